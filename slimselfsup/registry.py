@@ -40,9 +40,13 @@ WEIGHT_INITIALIZERS = _child('weight initializer',
 METRICS = _child('metric', mmpretrain_registry.METRICS, 'slimselfsup.evaluation')
 EVALUATORS = _child('evaluator', mmpretrain_registry.EVALUATORS, 'slimselfsup.evaluation')
 
+# We define no visualizers; these children make mmpretrain's reachable from our scope.
+VISUALIZERS = _child('visualizer', mmpretrain_registry.VISUALIZERS, 'slimselfsup.engine')
+VISBACKENDS = _child('vis_backend', mmpretrain_registry.VISBACKENDS, 'slimselfsup.engine')
+
 __all__ = [
     'RUNNERS', 'LOOPS', 'HOOKS', 'OPTIMIZERS', 'OPTIM_WRAPPERS',
     'OPTIM_WRAPPER_CONSTRUCTORS', 'PARAM_SCHEDULERS', 'LOG_PROCESSORS', 'DATASETS',
     'DATA_SAMPLERS', 'TRANSFORMS', 'MODELS', 'MODEL_WRAPPERS', 'WEIGHT_INITIALIZERS',
-    'METRICS', 'EVALUATORS'
+    'METRICS', 'EVALUATORS', 'VISUALIZERS', 'VISBACKENDS'
 ]

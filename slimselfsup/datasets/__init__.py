@@ -1,0 +1,6 @@
+"""Data sets and transforms registered in slimselfsup's registries."""
+from .cifar import CIFARBatches
+from .image_folder import ImageFolder
+from .transforms import *  # noqa: F401,F403
+
+__all__ = ['CIFARBatches', 'ImageFolder']

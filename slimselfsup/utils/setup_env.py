@@ -16,6 +16,7 @@ def register_all_modules(init_default_scope: bool = True) -> None:
     import mmpretrain.engine  # noqa: F401
     import mmpretrain.evaluation  # noqa: F401
     import mmpretrain.models  # noqa: F401
+    import mmpretrain.visualization  # noqa: F401
 
     import slimselfsup.datasets  # noqa: F401
     import slimselfsup.engine  # noqa: F401

@@ -1,0 +1,3 @@
+from .knn_hook import KNNHook
+
+__all__ = ['KNNHook']

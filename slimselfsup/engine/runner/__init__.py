@@ -1,0 +1,4 @@
+from .lr_scaling import lr_scale_factor
+from .selfsup_runner import SelfSupRunner
+
+__all__ = ['SelfSupRunner', 'lr_scale_factor']

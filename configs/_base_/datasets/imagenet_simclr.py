@@ -1,0 +1,70 @@
+# SimCLR two-view pretraining data on ImageNet-1k (mmpretrain's ImageNet layout:
+# <data_root>/train/<class>/*.JPEG, or meta/train.txt). Augmentation of SimCLR
+# (Chen et al., 2020, arXiv:2002.05709, appendix A): RandomResizedCrop 224 scale
+# (0.08, 1), horizontal flip, colour jitter (0.8s, 0.8s, 0.8s, 0.2s) with p=0.8 and
+# s=1, grayscale p=0.2, Gaussian blur sigma in [0.1, 2] with p=0.5. The paper's
+# batch is 4096: 16 GPUs x 256.
+dataset_type = 'ImageNet'
+data_root = 'data/imagenet/'
+train_batch_size_per_gpu = 256
+color_strength = 1.0
+
+data_preprocessor = dict(
+    type='SelfSupDataPreprocessor',
+    # ImageNet mean/std (RGB, 0-255 scale); images are loaded BGR, hence to_rgb
+    mean=[123.675, 116.28, 103.53],
+    std=[58.395, 57.12, 57.375],
+    to_rgb=True)
+
+view_pipeline = [
+    # bilinear is torchvision's RandomResizedCrop default used by SimCLR ports
+    dict(
+        type='RandomResizedCrop',
+        scale=224,
+        crop_ratio_range=(0.08, 1.),
+        backend='pillow',
+        interpolation='bilinear'),
+    dict(type='RandomFlip', prob=0.5),
+    dict(
+        type='RandomApply',
+        transforms=[
+            dict(
+                type='ColorJitter',
+                brightness=0.8 * color_strength,
+                contrast=0.8 * color_strength,
+                saturation=0.8 * color_strength,
+                hue=0.2 * color_strength)
+        ],
+        prob=0.8),
+    # ITU-R 601 luma weights in BGR order
+    dict(
+        type='RandomGrayscale',
+        prob=0.2,
+        keep_channels=True,
+        channel_weights=(0.114, 0.587, 0.2989)),
+    # sigma drawn uniformly from [0.1, 2.0] (magnitude_std='inf')
+    dict(
+        type='GaussianBlur',
+        magnitude_range=(0.1, 2.0),
+        magnitude_std='inf',
+        prob=0.5),
+]
+
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='MultiView', num_views=2, transforms=[view_pipeline]),
+    dict(type='PackInputs'),
+]
+
+train_dataloader = dict(
+    batch_size=train_batch_size_per_gpu,
+    num_workers=8,
+    drop_last=True,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        split='train',
+        pipeline=train_pipeline))

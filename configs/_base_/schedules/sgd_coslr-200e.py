@@ -1,0 +1,10 @@
+# MoCo v2 schedule: SGD lr 0.03 for a total batch of 256, cosine to 0.
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='SGD', lr=0.03, weight_decay=1e-4, momentum=0.9))
+param_scheduler = [
+    dict(type='CosineAnnealingLR', T_max=200, by_epoch=True, begin=0, end=200)
+]
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=200)
+# `--auto-scale-lr` rescales lr for other total batch sizes.
+auto_scale_lr = dict(enable=False, base_batch_size=256, mode='linear')

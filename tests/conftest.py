@@ -1,0 +1,34 @@
+"""Shared test fixtures: real CIFAR-10 images from the repo's demo subset."""
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import slimselfsup  # noqa: F401
+from slimselfsup.utils import register_all_modules
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+DEMO = osp.join(REPO, 'demo', 'cifar10-mini')
+CLASSES = ('airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse',
+           'ship', 'truck')
+
+register_all_modules()
+
+
+def load_real_images(n: int, split: str = 'train') -> torch.Tensor:
+    """``n`` real CIFAR-10 images as a float tensor (n, 3, 32, 32) in [0, 1],
+    taken round-robin over the classes of the demo subset."""
+    import os
+    imgs = []
+    for i in range(n):
+        folder = osp.join(DEMO, split, CLASSES[i % 10])
+        name = sorted(os.listdir(folder))[i // 10]
+        imgs.append(np.asarray(Image.open(osp.join(folder, name)).convert('RGB')))
+    return torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2).float() / 255
+
+
+@pytest.fixture(scope='session')
+def real_images() -> torch.Tensor:
+    return load_real_images(16)
