@@ -79,6 +79,12 @@ def extract_features(model: nn.Module, dataloader: DataLoader) -> Tuple[Tensor, 
         tuple[Tensor, Tensor]: Features ``(N, C)`` (float32) and labels ``(N,)``
         (int64), on the model's device.
     """
+    distributed = get_world_size() > 1
+    if distributed:
+        sampler = getattr(dataloader.batch_sampler, 'sampler', dataloader.sampler)
+        if not isinstance(sampler, DefaultSampler):
+            raise TypeError('distributed feature extraction needs a DefaultSampler, '
+                            f'got {type(sampler).__name__}')
     if is_model_wrapper(model):
         model = model.module
     was_training = model.training
@@ -106,11 +112,7 @@ def extract_features(model: nn.Module, dataloader: DataLoader) -> Tuple[Tensor, 
         raise ValueError('the dataloader yielded no batches')
     feats, labels = torch.cat(feats), torch.cat(labels)
 
-    if get_world_size() > 1:
-        sampler = getattr(dataloader.batch_sampler, 'sampler', dataloader.sampler)
-        if not isinstance(sampler, DefaultSampler):
-            raise TypeError('distributed feature extraction needs a DefaultSampler, '
-                            f'got {type(sampler).__name__}')
+    if distributed:
         dataset_len = len(dataloader.dataset)
         feats = _gather_in_sampler_order(feats, dataset_len)
         labels = _gather_in_sampler_order(labels, dataset_len)

@@ -64,6 +64,22 @@ def checkpoint_safe_globals() -> list:
     dtypes = getattr(np, 'dtypes', None)
     if dtypes is not None:
         safe += [getattr(dtypes, n) for n in dir(dtypes) if n.endswith('DType')]
+
+    # HistoryBuffer.__getstate__ pickles its `statistics_methods`
+    # ({'min': HistoryBuffer.min, ...}); pickle protocol 2 (torch.save's default)
+    # writes such nested-qualname functions as `getattr(HistoryBuffer, 'min')`, so
+    # every checkpoint with a message hub needs the global `builtins.getattr`. The
+    # real getattr must never be allow-listed (it reaches any attribute, hence
+    # arbitrary code), so that name is bound to a getattr limited to these methods.
+    def history_buffer_getattr(obj, name):
+        if obj is HistoryBuffer and name in ('min', 'max', 'mean', 'current'):
+            return getattr(obj, name)
+        import pickle
+        raise pickle.UnpicklingError(
+            f'weights_only checkpoint loading refuses getattr({obj!r}, {name!r}); '
+            'only the statistics methods of HistoryBuffer are allowed')
+
+    safe.append((history_buffer_getattr, 'builtins.getattr'))
     return safe
 
 

@@ -52,6 +52,7 @@ if REPO_ROOT not in sys.path:
 
 import torch  # noqa: E402
 from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
+from mmengine.logging import MMLogger  # noqa: E402
 from mmengine.model import revert_sync_batchnorm  # noqa: E402
 from mmengine.optim import OptimWrapper, build_optim_wrapper  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
@@ -468,6 +469,7 @@ class MemoryMeter:
             torch.cuda.empty_cache()
             torch.cuda.reset_peak_memory_stats(self.device)
             return
+        _release_freed_heap()
         try:
             with open('/proc/self/clear_refs', 'w') as f:
                 f.write('5')  # reset the peak RSS of this process (Linux >= 4.0)
@@ -481,6 +483,21 @@ class MemoryMeter:
         if self.device.type == 'cuda':
             return torch.cuda.max_memory_allocated(self.device) / 2**20
         return max(_maxrss_kib() - self.start_kib, 0) / 1024
+
+
+def _release_freed_heap() -> None:
+    """Return freed heap pages to the OS (glibc ``malloc_trim``), best effort.
+
+    Without it, memory an earlier model freed stays in the RSS and hides part of
+    the next model's usage from a peak-RSS delta.
+    """
+    if not sys.platform.startswith('linux'):
+        return
+    try:
+        import ctypes
+        ctypes.CDLL('libc.so.6').malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _maxrss_kib() -> int:
@@ -775,6 +792,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         '(torch SGD/Adam/AdamW; meant for CUDA); others are '
                         'reported unfused')
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--verbose', action='store_true',
+                        help='keep mmengine\'s INFO logs (optimizer param groups ...)')
     parser.add_argument('--out', help='write the results as JSON to this file')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='overrides for our config, key=value')
@@ -821,6 +840,8 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     args = parse_args(argv)
     from slimselfsup.utils import register_all_modules
     register_all_modules()
+    # print_log(logger='current') goes to the newest MMLogger: this one.
+    MMLogger.get_instance('bench_step', log_level='INFO' if args.verbose else 'WARNING')
 
     device = torch.device(args.device)
     settings = Settings(device=device, bf16=args.bf16,
