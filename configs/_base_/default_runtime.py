@@ -8,6 +8,9 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # mmengine does not restore RNG states on resume; this hook does (in a dict so
+    # child configs that set custom_hooks keep it).
+    rng_state=dict(type='RNGStateHook'),
 )
 
 env_cfg = dict(

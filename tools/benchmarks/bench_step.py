@@ -854,7 +854,10 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
 
     rows: List[Row] = []
     for case in cases_from_args(args):
-        rows.extend(run_case(case, args, settings))
+        try:
+            rows.extend(run_case(case, args, settings))
+        except (FileNotFoundError, KeyError) as exc:  # bad config path or option
+            sys.exit(f'bench_step.py: error: {exc.args[0] if exc.args else exc}')
     result = report(rows, settings, args, argv)
 
     meta = result['meta']

@@ -1,0 +1,3 @@
+from .slimmable_resnet import SlimmableResNet, SlimmableResNetCIFAR
+
+__all__ = ['SlimmableResNet', 'SlimmableResNetCIFAR']

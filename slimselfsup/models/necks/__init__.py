@@ -1,0 +1,3 @@
+from .slimmable_mlp_neck import SlimmableMLPNeck
+
+__all__ = ['SlimmableMLPNeck']
