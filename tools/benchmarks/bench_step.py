@@ -20,7 +20,8 @@ Examples::
     # any config against any mmpretrain config
     python tools/benchmarks/bench_step.py \\
         configs/mocov2/mocov2_resnet50_8xb32-coslr-200e_in1k.py \\
-        --mmpretrain-config mmpretrain::mocov2/mocov2_resnet50_8xb32-coslr-200e_in1k.py \\
+        --mmpretrain-config \\
+        mmpretrain::mocov2/mocov2_resnet50_8xb32-coslr-200e_in1k.py \\
         --batch-size 256 --img-size 224
 """
 from __future__ import annotations
@@ -116,55 +117,47 @@ class Preset:
     cases: Tuple[Case, ...]
 
 
+_OURS_MOCOV2_R50 = 'configs/mocov2/mocov2_resnet50_8xb32-coslr-200e_in1k.py'
+_OURS_MOCOV2_CIFAR = 'configs/mocov2/mocov2_resnet18-cifar_1xb512-coslr-200e_cifar10.py'
+_OURS_SIMCLR_CIFAR = 'configs/simclr/simclr_resnet18-cifar_1xb512-coslr-200e_cifar10.py'
+_MMP_MOCOV2 = MMPRETRAIN_PREFIX + 'mocov2/mocov2_resnet50_8xb32-coslr-200e_in1k.py'
+_MMP_SIMCLR = MMPRETRAIN_PREFIX + 'simclr/simclr_resnet50_16xb256-coslr-200e_in1k.py'
+_MMP_MAE_VITB = MMPRETRAIN_PREFIX + 'mae/mae_vit-base-p16_8xb512-amp-coslr-300e_in1k.py'
 _TINY_WIDTH = 16  # ResNet-18 with 16-32-64-128 channels: a CPU-sized network
 _TINY_NECK = {'model.neck.in_channels': 8 * _TINY_WIDTH,
               'model.neck.hid_channels': 8 * _TINY_WIDTH}
+_TINY_MOCOV2 = {'model.backbone': _resnet_cifar(width=_TINY_WIDTH,
+                                                zero_init_residual=False),
+                'model.queue_len': 64, **_TINY_NECK}
+_TINY_SIMCLR = {'model.backbone': _resnet_cifar(width=_TINY_WIDTH), **_TINY_NECK}
 
 PRESETS: Dict[str, Preset] = {
     'mocov2_r50': Preset(
         'MoCo v2 ResNet-50, batch 256, 224 px',
         (Case('mocov2_r50',
-              ours_config='configs/mocov2/mocov2_resnet50_8xb32-coslr-200e_in1k.py',
-              mmp_config=MMPRETRAIN_PREFIX
-              + 'mocov2/mocov2_resnet50_8xb32-coslr-200e_in1k.py',
+              ours_config=_OURS_MOCOV2_R50, mmp_config=_MMP_MOCOV2,
               batch_size=256, img_size=224),)),
     'simclr_r18_cifar': Preset(
         'SimCLR ResNet-18 (CIFAR stem), batch 512, 32 px',
         (Case('simclr_r18_cifar',
-              ours_config='configs/simclr/simclr_resnet18-cifar_1xb512-coslr-200e_cifar10.py',
-              mmp_config=MMPRETRAIN_PREFIX
-              + 'simclr/simclr_resnet50_16xb256-coslr-200e_in1k.py',
+              ours_config=_OURS_SIMCLR_CIFAR, mmp_config=_MMP_SIMCLR,
               mmp_overrides={'model.backbone': _resnet_cifar(),
                              'model.neck.in_channels': 512},
               batch_size=512, img_size=32),)),
     'mae_vitb': Preset(
         'MAE ViT-B/16, batch 256, 224 px (mmpretrain only: no slimselfsup MAE yet)',
-        (Case('mae_vitb', ours_config=None,
-              mmp_config=MMPRETRAIN_PREFIX
-              + 'mae/mae_vit-base-p16_8xb512-amp-coslr-300e_in1k.py',
+        (Case('mae_vitb', ours_config=None, mmp_config=_MMP_MAE_VITB,
               batch_size=256, img_size=224),)),
     'tiny': Preset(
         'CPU smoke test for CI: MoCo v2 and SimCLR on a narrow ResNet-18, batch 8, '
         '32 px, 2 iters',
         (Case('tiny_mocov2',
-              ours_config='configs/mocov2/mocov2_resnet18-cifar_1xb512-coslr-200e_cifar10.py',
-              mmp_config=MMPRETRAIN_PREFIX
-              + 'mocov2/mocov2_resnet50_8xb32-coslr-200e_in1k.py',
-              ours_overrides={'model.backbone': _resnet_cifar(width=_TINY_WIDTH,
-                                                              zero_init_residual=False),
-                              'model.queue_len': 64, **_TINY_NECK},
-              mmp_overrides={'model.backbone': _resnet_cifar(width=_TINY_WIDTH,
-                                                             zero_init_residual=False),
-                             'model.queue_len': 64, **_TINY_NECK},
+              ours_config=_OURS_MOCOV2_CIFAR, mmp_config=_MMP_MOCOV2,
+              ours_overrides=_TINY_MOCOV2, mmp_overrides=_TINY_MOCOV2,
               batch_size=8, img_size=32, iters=2, warmup=1),
          Case('tiny_simclr',
-              ours_config='configs/simclr/simclr_resnet18-cifar_1xb512-coslr-200e_cifar10.py',
-              mmp_config=MMPRETRAIN_PREFIX
-              + 'simclr/simclr_resnet50_16xb256-coslr-200e_in1k.py',
-              ours_overrides={'model.backbone': _resnet_cifar(width=_TINY_WIDTH),
-                              **_TINY_NECK},
-              mmp_overrides={'model.backbone': _resnet_cifar(width=_TINY_WIDTH),
-                             **_TINY_NECK},
+              ours_config=_OURS_SIMCLR_CIFAR, mmp_config=_MMP_SIMCLR,
+              ours_overrides=_TINY_SIMCLR, mmp_overrides=_TINY_SIMCLR,
               batch_size=8, img_size=32, iters=2, warmup=1)),
     ),
 }
@@ -559,8 +552,6 @@ def bench_model(case: Case, impl: str, cfg: Config, optim_cfg: ConfigDict,
     Returns:
         Row: The measurement.
     """
-    from mmpretrain.structures import DataSample
-
     views = infer_views(cfg)
     row = Row(case=case.name, impl=impl, status='ok', config=config_path,
               model_type=f"{cfg.get('default_scope', 'mmpretrain')}."
@@ -571,25 +562,19 @@ def bench_model(case: Case, impl: str, cfg: Config, optim_cfg: ConfigDict,
               optimizer=optim_cfg['optimizer']['type'], iters=iters, warmup=warmup,
               compiled='backbone' if settings.compile else None)
     meter = MemoryMeter(settings.device)
-    row.mem_kind = meter.kind
     meter.start()
-    torch.manual_seed(settings.seed)
-    model = optim_wrapper = inputs = None
     try:
-        model = build_model(cfg, settings)
-        optim_wrapper, row.fused = build_optimizer(model, optim_cfg, optim_scope,
-                                                   settings.fused)
-        inputs = make_inputs(views, batch_size, img_size, settings)
-        data_samples = [DataSample() for _ in range(batch_size)]
-        step = make_step(model, optim_wrapper, inputs, data_samples, settings)
-        times, row.warmup_s = time_steps(step, iters, warmup, settings.device)
+        times, row.warmup_s, row.fused = _build_and_time(
+            cfg, optim_cfg, optim_scope, views, batch_size, img_size, iters, warmup,
+            settings)
     except torch.cuda.OutOfMemoryError as exc:
         row.status, row.note = 'oom', str(exc).splitlines()[0]
         return row
     finally:
+        # Everything the step used was local to _build_and_time and is freed now;
+        # the peak is a high-water mark, so reading it afterwards is exact.
         row.peak_mem_mib = meter.peak_mib()
         row.mem_kind = meter.kind
-        del model, optim_wrapper, inputs
         gc.collect()
         if settings.device.type == 'cuda':
             torch.cuda.empty_cache()
@@ -599,6 +584,29 @@ def bench_model(case: Case, impl: str, cfg: Config, optim_cfg: ConfigDict,
     row.ms_min = 1000 * min(times)
     row.throughput = batch_size / median
     return row
+
+
+def _build_and_time(cfg: Config, optim_cfg: ConfigDict, optim_scope: str,
+                    views: int, batch_size: int, img_size: int, iters: int,
+                    warmup: int, settings: Settings
+                    ) -> Tuple[List[float], float, bool]:
+    """Build model, optimizer and batch, then time the step (see bench_model).
+
+    Returns:
+        tuple[list[float], float, bool]: Step times (s), warm-up time (s) and
+        whether the optimizer is fused.
+    """
+    from mmpretrain.structures import DataSample
+
+    torch.manual_seed(settings.seed)
+    model = build_model(cfg, settings)
+    optim_wrapper, fused = build_optimizer(model, optim_cfg, optim_scope,
+                                           settings.fused)
+    inputs = make_inputs(views, batch_size, img_size, settings)
+    data_samples = [DataSample() for _ in range(batch_size)]
+    step = make_step(model, optim_wrapper, inputs, data_samples, settings)
+    times, warmup_s = time_steps(step, iters, warmup, settings.device)
+    return times, warmup_s, fused
 
 
 def run_case(case: Case, args: argparse.Namespace, settings: Settings) -> List[Row]:
