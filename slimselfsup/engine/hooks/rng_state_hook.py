@@ -6,7 +6,7 @@ from typing import Optional
 import numpy as np
 import torch
 from mmengine.dist import all_gather_object, get_rank, get_world_size
-from mmengine.hooks import Hook
+from mmengine.hooks import CheckpointHook, Hook
 
 from slimselfsup.registry import HOOKS
 
@@ -87,22 +87,49 @@ class RNGStateHook(Hook):
         >>> custom_hooks = [dict(type='RNGStateHook')]
     """
 
-    priority = 'VERY_LOW'
+    # runs before CheckpointHook (VERY_LOW), so states are gathered before saving
+    priority = 'LOW'
 
     def __init__(self) -> None:
         self._pending: Optional[dict] = None
+        self._gathered: Optional[tuple] = None  # (iter, states of all ranks)
+        self._ckpt_hook: Optional[CheckpointHook] = None
+
+    def _gather(self, runner) -> None:
+        self._gathered = (runner.iter, all_gather_object(get_rng_state()))
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None,
+                         outputs=None) -> None:
+        """Gather all ranks' states at the iterations an iter-based checkpoint is
+        saved (only rank 0 runs ``save_checkpoint``, so it cannot gather there)."""
+        hook = self._ckpt_hook
+        if get_world_size() > 1 and hook is not None and not hook.by_epoch and (
+                self.every_n_train_iters(runner, hook.interval)
+                or self.is_last_train_iter(runner)):
+            self._gather(runner)
+
+    def after_train_epoch(self, runner) -> None:
+        """Gather all ranks' states at the end of each epoch (one small collective)."""
+        if get_world_size() > 1:
+            self._gather(runner)
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         """Store the generator states of all ranks in ``checkpoint['rng_state']``.
 
-        Every rank calls this (mmengine saves on every rank and writes on rank 0);
-        the states are gathered so that each rank can get its own back.
+        mmengine saves on rank 0 only; the other ranks' states were gathered by all
+        ranks just before (end of epoch, or the checkpoint iteration).
 
         Args:
             runner (Runner): The runner of the training process.
             checkpoint (dict): The checkpoint about to be saved.
         """
-        checkpoint['rng_state'] = all_gather_object(get_rng_state())
+        if get_world_size() == 1:
+            checkpoint['rng_state'] = [get_rng_state()]
+        elif self._gathered is not None and self._gathered[0] == runner.iter:
+            checkpoint['rng_state'] = self._gathered[1]
+        else:
+            warnings.warn('RNGStateHook: no gathered generator states for iteration '
+                          f'{runner.iter}; this checkpoint resumes without them')
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         """Restore this rank's generators from a checkpoint loaded to resume.
@@ -129,6 +156,8 @@ class RNGStateHook(Hook):
         Args:
             runner (Runner): The runner of the training process.
         """
+        self._ckpt_hook = next(
+            (h for h in runner.hooks if isinstance(h, CheckpointHook)), None)
         if self._pending is not None:
             set_rng_state(self._pending)
             self._pending = None
