@@ -12,9 +12,11 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
 
     Args:
         path (str): Path to a Python config file.
-        cfg_options (dict, optional): Dotted-key overrides. Every key must already
-            exist in the config (a typo would otherwise silently add a new, unused
-            key). Defaults to None.
+        cfg_options (dict, optional): Dotted-key overrides. New keys are allowed
+            (``train_dataloader.dataset.indices=100``), but a key whose parent does
+            not exist, or whose last part is a near-miss of an existing sibling
+            (``train_cfg.max_epoch`` for ``max_epochs``), is an error: mmengine would
+            silently add it and the run would ignore it. Defaults to None.
 
     Returns:
         Config: The merged config.
@@ -25,29 +27,33 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
             'e.g. configs/mocov2/mocov2_resnet50_8xb32-coslr-200e_in1k.py')
     cfg = Config.fromfile(path)
     if cfg_options:
-        unknown = [k for k in cfg_options if not _has_key(cfg, k)]
-        if unknown:
-            raise KeyError(
-                f'--cfg-options key(s) {unknown} do not exist in {path}. Check the '
-                'spelling against `python tools/misc/print_config.py CONFIG`; to add '
-                'a new key on purpose, edit the config file instead.')
+        tree = cfg.to_dict()
+        for key in cfg_options:
+            problem = _override_problem(tree, key)
+            if problem:
+                raise KeyError(f'--cfg-options {key}: {problem} in {path}. Check the '
+                               'spelling with `python tools/misc/print_config.py '
+                               'CONFIG`.')
         cfg.merge_from_dict(cfg_options)
     check_top_level_keys(cfg)
     return cfg
 
 
-def _has_key(cfg: Config, dotted: str) -> bool:
-    node = cfg.to_dict()
-    for part in dotted.split('.'):
-        if isinstance(node, (list, tuple)) and part.isdigit():
-            if int(part) >= len(node):
-                return False
+def _override_problem(tree: dict, dotted: str) -> Optional[str]:
+    """Why overriding ``dotted`` looks like a typo, or None if it looks fine."""
+    *parents, leaf = dotted.split('.')
+    node = tree
+    for i, part in enumerate(parents):
+        if isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
             node = node[int(part)]
         elif isinstance(node, dict) and part in node:
             node = node[part]
         else:
-            return False
-    return True
+            return f"'{'.'.join(parents[:i + 1])}' does not exist"
+    if not isinstance(node, dict) or leaf in node:
+        return None
+    close = [k for k in node if isinstance(k, str) and _edit_distance(leaf, k) <= 2]
+    return f"'{leaf}' does not exist; did you mean '{close[0]}'?" if close else None
 
 
 def check_top_level_keys(cfg: Config) -> None:

@@ -19,9 +19,16 @@ def test_loads_and_overrides():
     assert cfg.default_scope == 'slimselfsup'
 
 
-def test_unknown_override_key_is_an_error():
-    with pytest.raises(KeyError, match=r"train_cfg\.max_epoch'"):
+def test_misspelt_override_key_is_an_error():
+    with pytest.raises(KeyError, match="did you mean 'max_epochs'"):
         load_config(CFG, {'train_cfg.max_epoch': 3})
+    with pytest.raises(KeyError, match="'train_cfgs' does not exist"):
+        load_config(CFG, {'train_cfgs.max_epochs': 3})
+
+
+def test_new_override_keys_are_allowed():
+    cfg = load_config(CFG, {'train_dataloader.dataset.indices': 10})
+    assert cfg.train_dataloader.dataset.indices == 10
 
 
 def test_misspelt_top_level_key_is_an_error(tmp_path):

@@ -4,6 +4,9 @@
 # <data_root>/{train,test}/<class>/*.jpg.
 _base_ = ['./cifar10_knn.py']
 
+# A linear probe reports accuracy itself; it does not need the kNN monitor.
+custom_hooks = []
+
 dataset_type = 'ImageFolder'  # slimselfsup's: clear errors for missing/empty folders
 data_root = 'data/cifar10'
 

@@ -32,3 +32,15 @@ knn_val_dataloader = dict(
         data_root='data/cifar10',
         data_prefix='test',
         pipeline=knn_pipeline))
+
+# The online kNN monitor itself: pretraining configs that list this file in `_base_`
+# get kNN top-1/top-5 every 10 epochs and at the end of training.
+custom_hooks = [
+    dict(
+        type='KNNHook',
+        train_dataloader=knn_train_dataloader,
+        val_dataloader=knn_val_dataloader,
+        interval=10,
+        k=200,
+        temperature=0.07)
+]
