@@ -1,10 +1,13 @@
 """Monitoring self-supervised pretraining with a weighted kNN classifier."""
-from typing import Optional, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+from torch import nn
 from torch.utils.data import DataLoader
 
 from slimselfsup.evaluation import format_knn_result, knn_evaluate
+from slimselfsup.models.slimmable import SlimmableMixin, set_width
 from slimselfsup.registry import HOOKS
 
 DATA_BATCH = Optional[Union[dict, tuple, list]]
@@ -40,6 +43,12 @@ class KNNHook(Hook):
             similarity matrix to ``chunk_size x len(train set)``. Defaults to 512.
         num_classes (int, optional): Number of classes. Defaults to None, meaning
             taken from the training dataset's ``metainfo['classes']`` or the labels.
+        widths (Sequence[float], optional): For slimmable models (SlimCLR,
+            arXiv 2209.15525): evaluate at each of these widths, logging
+            ``knn/top1_w{w}`` and ``knn/top5_w{w}`` per width plus one summary
+            line; ``knn/top1``/``knn/top5`` then hold the first listed width.
+            The model's widths are restored afterwards. Defaults to None: one
+            evaluation at the model's current width.
     """
 
     priority = 'NORMAL'
@@ -52,7 +61,8 @@ class KNNHook(Hook):
                  temperature: float = 0.07,
                  by_epoch: bool = True,
                  chunk_size: int = 512,
-                 num_classes: Optional[int] = None) -> None:
+                 num_classes: Optional[int] = None,
+                 widths: Optional[Sequence[float]] = None) -> None:
         if interval < 1:
             raise ValueError(f'interval must be >= 1, got {interval}')
         if k < 1:
@@ -68,7 +78,11 @@ class KNNHook(Hook):
         self.by_epoch = by_epoch
         self.chunk_size = chunk_size
         self.num_classes = num_classes
+        if widths is not None and len(widths) == 0:
+            raise ValueError('widths must be None or a non-empty list of widths')
+        self.widths = None if widths is None else tuple(float(w) for w in widths)
         self.last_result: Optional[dict] = None
+        self.last_results: Dict[float, dict] = {}
 
     def after_train_epoch(self, runner) -> None:
         """Evaluate every ``interval`` epochs and after the last one."""
@@ -93,15 +107,70 @@ class KNNHook(Hook):
                                                      seed=runner.seed),
                              runner.build_dataloader(self._val_loader_cfg,
                                                      seed=runner.seed))
-        result = knn_evaluate(runner.model, *self._loaders, k=self.k,
-                              temperature=self.temperature,
-                              chunk_size=self.chunk_size,
-                              num_classes=self.num_classes)
-        scalars = {f'knn/{key}': result[key] for key in result if key.startswith('top')}
+        unit = 'Epoch' if self.by_epoch else 'Iter'
+        if self.widths is None:
+            result = self._knn(runner.model)
+            scalars = _top_scalars(result)
+            line = format_knn_result(result)
+        else:
+            self.last_results = self._knn_per_width(runner.model)
+            result = self.last_results[self.widths[0]]
+            scalars = _top_scalars(result)
+            for width, res in self.last_results.items():
+                scalars.update(_top_scalars(res, f'_w{width}'))
+            line = format_width_table(self.last_results)
         for name, value in scalars.items():
             runner.message_hub.update_scalar(name, value)
         runner.visualizer.add_scalars(scalars, step=step)
-        unit = 'Epoch' if self.by_epoch else 'Iter'
-        runner.logger.info(f'{unit}(knn) [{step}] {format_knn_result(result)}')
+        runner.logger.info(f'{unit}(knn) [{step}] {line}')
         self.last_result = result
         return result
+
+    def _knn(self, model: nn.Module) -> dict:
+        return knn_evaluate(model, *self._loaders, k=self.k,
+                            temperature=self.temperature, chunk_size=self.chunk_size,
+                            num_classes=self.num_classes)
+
+    def _knn_per_width(self, model: nn.Module) -> Dict[float, dict]:
+        """kNN at every width of :attr:`widths`; every module's width is restored."""
+        module = model.module if is_model_wrapper(model) else model
+        saved = _width_state(module)
+        if not any(isinstance(m, SlimmableMixin) for m, _ in saved):
+            raise TypeError(f'KNNHook(widths={list(self.widths)}) needs a model with '
+                            f'slimmable layers; {type(module).__name__} has none')
+        results = {}
+        try:
+            for width in self.widths:
+                if callable(getattr(module, 'set_width', None)):
+                    module.set_width(width)
+                else:
+                    set_width(module, width)
+                results[width] = self._knn(model)
+        finally:
+            for m, width in saved:
+                m.width = width
+        return results
+
+
+def _width_state(model: nn.Module) -> List[Tuple[nn.Module, float]]:
+    """``(module, width)`` of every module that keeps an active width."""
+    return [(m, m.width) for m in model.modules()
+            if isinstance(m, SlimmableMixin) or (
+                callable(getattr(m, 'set_width', None)) and hasattr(m, 'width'))]
+
+
+def _top_scalars(result: dict, suffix: str = '') -> dict:
+    return {f'knn/{key}{suffix}': value for key, value in result.items()
+            if key.startswith('top')}
+
+
+def format_width_table(results: Dict[float, dict]) -> str:
+    """One line for per-width kNN results, e.g. ``kNN (k=200, T=0.07) on 1000
+    images | w1.0 top-1 62.35 top-5 95.01 | w0.5 top-1 58.10 top-5 93.40``."""
+    first = next(iter(results.values()))
+    cells = [f'w{width} ' + ' '.join(f'top-{key[3:]} {value:.2f}'
+                                      for key, value in res.items()
+                                      if key.startswith('top'))
+             for width, res in results.items()]
+    return (f"kNN (k={first['k']}, T={first['temperature']:g}) on "
+            f"{first['num_val']} images | " + ' | '.join(cells))

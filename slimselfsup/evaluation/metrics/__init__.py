@@ -1,0 +1,3 @@
+from .slimmable_accuracy import SlimmableAccuracy
+
+__all__ = ['SlimmableAccuracy']

@@ -1,0 +1,223 @@
+"""Cut one width out of a slimmable ResNet checkpoint into a plain ResNet.
+
+SlimCLR (`arXiv 2209.15525 <https://arxiv.org/abs/2209.15525>`_) trains nested
+sub-networks: at width ``w`` every conv uses ``W[:int(out * w), :int(in * w)]`` (the
+stem keeps its 3 input channels) and every BN is the private BN of that width
+(``...bns.{i}.*``, ``i`` indexing the descending width list). Slicing them out gives an
+ordinary mmpretrain ``ResNet`` with ``base_channels = int(64 * w)`` and
+``stem_channels = int(64 * w)`` and the same outputs::
+
+    python tools/model_converters/slimclr_extract.py CKPT --width 0.5 --out r50_w0.5.pth
+
+Input: a checkpoint of our SlimCLR algorithms or ``SlimmableClassifier`` (keys
+``backbone.*``, see ``--prefix``) or a bare ``SlimmableResNet`` state dict. The
+output (``--format mmpretrain``) is ``{'state_dict': {'backbone.*': ...}, 'meta':
+{...}}``, plus ``head.fc.*`` when the input holds a ``SwitchableLinearClsHead``, and
+the printed config snippet builds the matching model. ``--format torchvision``
+writes a bare ``torchvision.models.resnet*`` state dict; torchvision's classes fix
+the stem and stage widths at 64 * 2^k, so only sub-networks with 64 base channels
+(width 1.0 of a standard ResNet) exist there.
+"""
+import argparse
+import re
+from collections import OrderedDict
+from typing import Dict, Optional, Sequence, Tuple
+
+import torch
+
+BN_KEY = re.compile(r'^(.*)\.bns\.(\d+)\.([^.]+)$')
+ARCHS = {18: ('BasicBlock', (2, 2, 2, 2)), 34: ('BasicBlock', (3, 4, 6, 3)),
+         50: ('Bottleneck', (3, 4, 6, 3)), 101: ('Bottleneck', (3, 4, 23, 3)),
+         152: ('Bottleneck', (3, 8, 36, 3))}
+TORCHVISION_FC = {'fc.weight', 'fc.bias'}
+
+
+def slim(channels: int, width: float) -> int:
+    """``int(channels * width)``, at least 1 (the rule of the slimmable layers)."""
+    return max(1, int(channels * width))
+
+
+def load_state(path: str, prefix: str = 'backbone.') -> Tuple[dict, dict, dict]:
+    """Backbone state (prefix stripped), head state (``head.`` stripped) and meta."""
+    ckpt = torch.load(path, map_location='cpu', weights_only=False)
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
+    if not isinstance(state, dict):
+        raise ValueError(f'{path} holds no state dict')
+    meta = ckpt.get('meta') or {}
+    if state and all(k.startswith('module.') for k in state):
+        state = {k[len('module.'):]: v for k, v in state.items()}
+    backbone = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+    if not backbone and any(BN_KEY.match(k) for k in state):
+        backbone = dict(state)  # a bare SlimmableResNet state dict
+    if not any(BN_KEY.match(k) for k in backbone):
+        raise ValueError(f'no slimmable backbone (keys "{prefix}...bns.<i>.*") in '
+                         f'{path}; pass --prefix for other layouts')
+    head = {k[len('head.'):]: v for k, v in state.items() if k.startswith('head.')} \
+        if prefix == 'backbone.' else {}
+    return backbone, head, meta
+
+
+def widths_from_meta(meta: dict) -> Optional[Tuple[float, ...]]:
+    """The backbone's ``widths`` from the config text mmengine stores in ``meta``."""
+    cfg_text = meta.get('cfg') if isinstance(meta, dict) else None
+    if not cfg_text:
+        return None
+    try:
+        from mmengine.config import Config
+        widths = Config.fromstring(cfg_text, '.py').model.backbone.get('widths')
+    except Exception:  # an unparsable or foreign config: infer from the shapes
+        return None
+    return tuple(sorted((float(w) for w in widths), reverse=True)) if widths else None
+
+
+def infer_widths(state: dict) -> Tuple[float, ...]:
+    """Widths from the BN sizes of the widest layer, e.g. 2048 / 1536 / 1024 / 512
+    features give (1.0, 0.75, 0.5, 0.25)."""
+    sizes: Dict[str, Dict[int, int]] = {}
+    for key, value in state.items():
+        m = BN_KEY.match(key)
+        if m and m.group(3) == 'running_mean':
+            sizes.setdefault(m.group(1), {})[int(m.group(2))] = value.numel()
+    widest = max(sizes.values(), key=lambda s: s[0])
+    return tuple(round(widest[i] / widest[0], 4) for i in sorted(widest))
+
+
+def detect_arch(state: dict) -> dict:
+    """mmpretrain ResNet arguments of the full-width network."""
+    if 'stem.0.conv.weight' in state or any('downsample.1.weight' in k for k in state):
+        raise NotImplementedError('deep_stem / avg_down ResNets are not supported')
+    if 'conv1.weight' not in state:
+        raise ValueError('no stem conv "conv1.weight" in the backbone state dict')
+    bottleneck = any(k.startswith('layer1.0.conv3.') for k in state)
+    blocks = tuple(len({k.split('.')[1] for k in state if k.startswith(f'layer{s}.')})
+                   for s in range(1, 5))
+    depth = next((d for d, a in ARCHS.items()
+                  if a == ('Bottleneck' if bottleneck else 'BasicBlock', blocks)), None)
+    if depth is None:
+        raise ValueError(f'unknown ResNet layout: blocks {blocks}, '
+                         f'{"bottleneck" if bottleneck else "basic"}')
+    cifar = state['conv1.weight'].shape[-1] == 3
+    return dict(type='ResNet_CIFAR' if cifar else 'ResNet', depth=depth,
+                stem_channels=state['conv1.weight'].shape[0],
+                base_channels=state['layer1.0.conv1.weight'].shape[0])
+
+
+def extract(state: dict, width: float, widths: Sequence[float],
+            head: Optional[dict] = None) -> Tuple[dict, dict, dict]:
+    """Plain-ResNet state of ``width``, its head state and its mmpretrain arch."""
+    from mmpretrain.models.backbones import ResNet, ResNet_CIFAR
+
+    widths = tuple(float(w) for w in widths)
+    if not any(abs(width - w) < 1e-6 for w in widths):
+        raise ValueError(f'width {width} is not in this checkpoint; available widths: '
+                         f'{list(widths)}')
+    idx = min(range(len(widths)), key=lambda i: abs(widths[i] - width))
+    num_bns = len({m.group(2) for m in map(BN_KEY.match, state) if m})
+    if num_bns != len(widths):
+        raise ValueError(f'the checkpoint has {num_bns} BNs per layer but widths '
+                         f'{list(widths)} has {len(widths)} entries')
+    full = detect_arch(state)
+    arch = dict(full, stem_channels=slim(full['stem_channels'], width),
+                base_channels=slim(full['base_channels'], width))
+    kwargs = {k: v for k, v in arch.items() if k != 'type'}
+    plain = (ResNet_CIFAR if arch['type'] == 'ResNet_CIFAR' else ResNet)(**kwargs)
+
+    out = OrderedDict()
+    for key, ref in plain.state_dict().items():
+        module, name = key.rsplit('.', 1)
+        bn_key = f'{module}.bns.{idx}.{name}'
+        if bn_key in state:
+            value = state[bn_key]
+        elif key in state and state[key].dim() == 4:
+            o, i = state[key].shape[:2]
+            stem = key == 'conv1.weight'
+            value = state[key][:slim(o, width), :i if stem else slim(i, width)]
+        else:
+            raise KeyError(f'{key} of the plain ResNet is not in the checkpoint '
+                           f'(looked for {key} and {bn_key})')
+        if value.shape != ref.shape:
+            raise ValueError(
+                f'width {width} is not a plain ResNet with base_channels='
+                f"{arch['base_channels']}: {key} has shape {tuple(value.shape)} in the "
+                f'sub-network but {tuple(ref.shape)} in the plain model')
+        out[key] = value.clone()
+
+    head_out = {}
+    if head and f'fcs.{idx}.weight' in head:  # switchable probe: its own layer
+        head_out = {f'fc.{n}': head[f'fcs.{idx}.{n}'].clone()
+                    for n in ('weight', 'bias') if f'fcs.{idx}.{n}' in head}
+    elif head and 'fc.weight' in head:  # shared slimmable fc: slice the inputs
+        fc_w = head['fc.weight']
+        head_out = {'fc.weight': fc_w[:, :slim(fc_w.shape[1], width)].clone()}
+        if 'fc.bias' in head:
+            head_out['fc.bias'] = head['fc.bias'].clone()
+    return out, head_out, arch
+
+
+def to_torchvision(state: dict, head: dict, arch: dict) -> dict:
+    """The same tensors under torchvision's names (identical to mmpretrain's)."""
+    if arch['type'] != 'ResNet' or arch['stem_channels'] != 64 or \
+            arch['base_channels'] != 64:
+        raise ValueError(
+            'torchvision cannot hold this sub-network: torchvision.models.resnet '
+            'hard-codes a 64-channel 7x7 stem and stage widths 64/128/256/512 '
+            '(x4 for bottlenecks); `width_per_group` only widens the 3x3 conv '
+            f'inside bottlenecks. The extracted net has {arch}. Only a width whose '
+            'channels equal the standard ResNet (width 1.0 of a 64-base model) can '
+            'be exported; use --format mmpretrain for narrower widths.')
+    return OrderedDict(list(state.items()) + list(head.items()))
+
+
+def config_snippet(arch: dict) -> str:
+    """``dict(type='ResNet', depth=50, ...)`` as it would appear in a config."""
+    return 'dict(' + ', '.join(f'{k}={v!r}' for k, v in arch.items()) + ')'
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('checkpoint', help='slimmable checkpoint (ours or a bare '
+                        'SlimmableResNet state dict)')
+    parser.add_argument('--width', type=float, required=True, help='width to extract')
+    parser.add_argument('--out', required=True, help='output file')
+    parser.add_argument('--format', choices=('mmpretrain', 'torchvision'),
+                        default='mmpretrain')
+    parser.add_argument('--prefix', default='backbone.',
+                        help='key prefix of the slimmable backbone in the checkpoint')
+    parser.add_argument('--widths', type=float, nargs='+',
+                        help='width list of the checkpoint (default: from its '
+                        'config in meta, else inferred from the BN sizes)')
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    args = parse_args(argv)
+    state, head, meta = load_state(args.checkpoint, args.prefix)
+    widths = tuple(sorted(args.widths, reverse=True)) if args.widths \
+        else widths_from_meta(meta) or infer_widths(state)
+    backbone, head_state, arch = extract(state, args.width, widths, head)
+    info = dict(arch=arch, width=args.width, widths=list(widths),
+                source=args.checkpoint, format=args.format)
+    if head_state:
+        info['head'] = dict(in_channels=head_state['fc.weight'].shape[1],
+                            num_classes=head_state['fc.weight'].shape[0])
+    if args.format == 'torchvision':
+        torch.save(to_torchvision(backbone, head_state, arch), args.out)
+        print(f'saved width {args.width} as a torchvision resnet{arch["depth"]} state '
+              f'dict to {args.out}')
+        return
+    out_state = OrderedDict([(f'backbone.{k}', v) for k, v in backbone.items()] +
+                            [(f'head.{k}', v) for k, v in head_state.items()])
+    torch.save(dict(state_dict=out_state, meta=info), args.out)
+    print(f'saved width {args.width} of {list(widths)} to {args.out}; build it with\n'
+          f'  backbone={config_snippet(arch)}')
+    print(f"  init_cfg=dict(type='Pretrained', checkpoint='{args.out}', "
+          "prefix='backbone.')")
+    if head_state:
+        print(f"  head=dict(type='LinearClsHead', "
+              f"num_classes={info['head']['num_classes']}, "
+              f"in_channels={info['head']['in_channels']}) "
+              '(ImageClassifier; load the whole file with load_from)')
+
+
+if __name__ == '__main__':
+    main()
