@@ -1,0 +1,46 @@
+_base_ = [
+    '../_base_/models/slimclr_mocov3_resnet50.py',
+    '../_base_/datasets/cifar10_mocov3.py',
+    '../_base_/datasets/cifar10_knn.py',
+    '../_base_/schedules/lars_coslr-200e.py',
+    '../_base_/default_runtime.py',
+]
+# SlimCLR-MoCo v3 on CIFAR-10 for small runs: the MoCo v3 CIFAR recipe of
+# configs/mocov3 (batch 512, LARS lr 0.6, wd 1e-6, T=0.2, m 0.99 -> 1, projector
+# 512-4096-256, predictor 256-4096-256, 200 epochs) with a slimmable ResNet-18 (3x3
+# stem, widths 1.0 .75 .5 .25) and SlimCLR's training: sub-networks join at epoch 100,
+# where the LR amplitude jumps x 8/3 as in the ImageNet recipe (1.2 -> 3.2),
+# distillation tau 1/1 with alpha 0.5, loss weights mode 5. Schedules per iteration.
+# Online weighted kNN (k=200) of the full width every 10 epochs.
+max_epochs = 200
+warmup_epochs = 10
+slim_start_epoch = 100
+widths = (1.0, 0.75, 0.5, 0.25)
+temperature = 0.2
+model = dict(
+    slim_start_epoch=slim_start_epoch,
+    backbone=dict(_delete_=True, type='SlimmableResNetCIFAR', depth=18, widths=widths,
+                  zero_init_residual=True),
+    neck=dict(in_channels=512, widths=widths),
+    predictor=dict(widths=widths),
+    head=dict(loss=dict(temperature=temperature, loss_weight=2 * temperature)))
+train_dataloader = dict(batch_size=512)
+optim_wrapper = dict(optimizer=dict(lr=0.6))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-4, by_epoch=True, begin=0,
+         end=warmup_epochs, convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', T_max=max_epochs - warmup_epochs, by_epoch=True,
+         begin=warmup_epochs, end=max_epochs, convert_to_iter_based=True),
+    dict(type='MultiStepLR', milestones=[slim_start_epoch], gamma=3.2 / 1.2,
+         by_epoch=True, begin=0, end=max_epochs, convert_to_iter_based=True),
+]
+train_cfg = dict(max_epochs=max_epochs)
+auto_scale_lr = dict(base_batch_size=512)
+sync_bn = 'torch'
+model_wrapper_cfg = dict(type='MMDistributedDataParallel', find_unused_parameters=True)
+custom_hooks = [
+    dict(type='KNNHook',
+         train_dataloader={{_base_.knn_train_dataloader}},
+         val_dataloader={{_base_.knn_val_dataloader}},
+         interval=10, k=200, temperature=0.1)
+]
