@@ -36,5 +36,5 @@ custom_hooks = [
     dict(type='KNNHook',
          train_dataloader={{_base_.knn_train_dataloader}},
          val_dataloader={{_base_.knn_val_dataloader}},
-         interval=10, k=200, temperature=0.1)
+         interval=10, k=200, temperature=0.1, widths=widths)
 ]
