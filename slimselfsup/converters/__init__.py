@@ -1,0 +1,16 @@
+"""Checkpoint converters between published layouts and slimselfsup's.
+
+Each converter lives in its own module of this package and registers itself under
+a name with :func:`register_converter`; ``tools/convert_ckpt.py NAME IN OUT`` runs
+it. A converter takes the loaded checkpoint (whatever ``torch.load`` returned) and
+returns the state dict to save, raising :class:`ConversionError` that names the
+missing or unexpected keys when the input is not the layout it converts.
+"""
+from .registry import (CONVERTERS, ConversionError, check_keys, convert,
+                       register_converter, strip_prefix, unwrap_state_dict)
+
+# converter modules register on import: add one line per module here
+# (e.g. ``from . import moco  # noqa: F401``)
+
+__all__ = ['CONVERTERS', 'ConversionError', 'check_keys', 'convert',
+           'register_converter', 'strip_prefix', 'unwrap_state_dict']

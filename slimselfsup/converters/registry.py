@@ -1,0 +1,99 @@
+"""The table of checkpoint converters and the helpers they share."""
+from collections import OrderedDict
+from typing import Callable, Dict, Iterable, Optional
+
+import torch
+
+#: name -> (function, one-line help). Filled by :func:`register_converter`.
+CONVERTERS: Dict[str, tuple] = OrderedDict()
+
+StateDict = Dict[str, torch.Tensor]
+
+
+class ConversionError(ValueError):
+    """The checkpoint is not in the layout the converter expects."""
+
+
+def register_converter(name: str, help: str) -> Callable:
+    """Register ``fn(checkpoint: dict, **options) -> state_dict`` under ``name``.
+
+    Args:
+        name (str): Sub-command name of ``tools/convert_ckpt.py``.
+        help (str): One line shown by ``tools/convert_ckpt.py --help``.
+    """
+
+    def decorator(fn: Callable) -> Callable:
+        if name in CONVERTERS:
+            raise KeyError(f'converter {name!r} is already registered')
+        CONVERTERS[name] = (fn, help)
+        return fn
+
+    return decorator
+
+
+def convert(name: str, checkpoint: dict, **options) -> StateDict:
+    """Run the converter ``name`` on a loaded checkpoint.
+
+    Raises:
+        KeyError: ``name`` is not a registered converter (the message lists them).
+    """
+    if name not in CONVERTERS:
+        raise KeyError(f'unknown converter {name!r}; available: {", ".join(CONVERTERS)}')
+    return CONVERTERS[name][0](checkpoint, **options)
+
+
+def unwrap_state_dict(checkpoint: dict,
+                      keys: Iterable[str] = ('state_dict', 'model', 'module')) -> StateDict:
+    """The tensor dict inside a checkpoint: the first of ``keys`` present, else the
+    checkpoint itself when all its values are tensors.
+
+    Raises:
+        ConversionError: No state dict could be found (the top-level keys are named).
+    """
+    for key in keys:
+        if isinstance(checkpoint, dict) and isinstance(checkpoint.get(key), dict):
+            return checkpoint[key]
+    if isinstance(checkpoint, dict) and checkpoint and all(
+            isinstance(v, torch.Tensor) for v in checkpoint.values()):
+        return checkpoint
+    top = list(checkpoint)[:10] if isinstance(checkpoint, dict) else type(checkpoint)
+    raise ConversionError(f'no state dict found in the checkpoint (looked for '
+                          f'{list(keys)}); its top-level keys are {top}')
+
+
+def strip_prefix(state_dict: StateDict, prefix: str,
+                 required: bool = True, drop_others: bool = False) -> StateDict:
+    """Remove ``prefix`` from the keys that have it.
+
+    Args:
+        state_dict (dict): Tensors by name.
+        prefix (str): E.g. ``'module.'`` or ``'backbone.'``.
+        required (bool): Raise if no key has the prefix. Defaults to True.
+        drop_others (bool): Drop keys without the prefix instead of keeping them.
+            Defaults to False.
+    """
+    out: Dict[str, torch.Tensor] = OrderedDict()
+    hit = False
+    for key, value in state_dict.items():
+        if key.startswith(prefix):
+            out[key[len(prefix):]] = value
+            hit = True
+        elif not drop_others:
+            out[key] = value
+    if required and not hit:
+        raise ConversionError(f'no key starts with {prefix!r}; first keys: '
+                              f'{list(state_dict)[:5]}')
+    return out
+
+
+def check_keys(state_dict: StateDict, expected: Iterable[str],
+               what: Optional[str] = None) -> None:
+    """Raise :class:`ConversionError` naming missing and unexpected keys."""
+    have, want = set(state_dict), set(expected)
+    missing, unexpected = sorted(want - have), sorted(have - want)
+    if missing or unexpected:
+        raise ConversionError(
+            f'{what or "checkpoint"} does not match: missing keys {missing[:10]}'
+            f'{" ..." if len(missing) > 10 else ""} ({len(missing)}), unexpected keys '
+            f'{unexpected[:10]}{" ..." if len(unexpected) > 10 else ""} '
+            f'({len(unexpected)})')

@@ -1,0 +1,84 @@
+"""Convert checkpoints between published layouts and slimselfsup's.
+
+Usage::
+
+    python tools/convert_ckpt.py --list
+    python tools/convert_ckpt.py NAME IN.pth OUT.pth [--option key=value ...]
+
+``NAME`` is one of the converters in :mod:`slimselfsup.converters` (``--list`` shows
+them with a line of help each). The output holds ``state_dict`` and a ``meta`` with
+the converter name and source file.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+import torch
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from slimselfsup.converters import CONVERTERS, ConversionError, convert  # noqa: E402
+from slimselfsup.utils import register_all_modules  # noqa: E402
+
+
+def parse_options(pairs):
+    options = {}
+    for pair in pairs or []:
+        if '=' not in pair:
+            raise SystemExit(f'--option expects key=value, got {pair!r}')
+        key, value = pair.split('=', 1)
+        try:
+            import ast
+            value = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            pass
+        options[key] = value
+    return options
+
+
+def main(argv=None) -> int:
+    register_all_modules()
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[1],
+                                     formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument('name', nargs='?', help='converter name (see --list)')
+    parser.add_argument('src', nargs='?', help='input checkpoint')
+    parser.add_argument('dst', nargs='?', help='output checkpoint')
+    parser.add_argument('--option', nargs='+', metavar='KEY=VALUE',
+                        help='converter options, e.g. --option prefix=backbone.')
+    parser.add_argument('--list', action='store_true', help='list converters')
+    parser.add_argument('--trust', action='store_true',
+                        help='unpickle arbitrary objects (weights_only=False); only '
+                        'for files from official release pages')
+    args = parser.parse_args(argv)
+    if args.list or not args.name:
+        for name, (_, text) in CONVERTERS.items():
+            print(f'{name:24s} {text}')
+        return 0
+    if not (args.src and args.dst):
+        parser.error('give NAME, IN and OUT')
+    if not osp.isfile(args.src):
+        parser.error(f'input checkpoint {args.src} does not exist')
+    try:
+        checkpoint = torch.load(args.src, map_location='cpu', weights_only=not args.trust)
+    except Exception as err:  # torch raises UnpicklingError or RuntimeError
+        print(f'convert_ckpt: cannot load {args.src} with weights_only=True ({err}).\n'
+              'Some official checkpoints pickle other objects (e.g. argparse '
+              'Namespaces); if the file comes from the official release, re-run with '
+              '--trust.', file=sys.stderr)
+        return 2
+    try:
+        state_dict = convert(args.name, checkpoint, **parse_options(args.option))
+    except (ConversionError, KeyError) as err:
+        print(f'convert_ckpt {args.name}: {err}', file=sys.stderr)
+        return 2
+    os.makedirs(osp.dirname(osp.abspath(args.dst)), exist_ok=True)
+    torch.save(dict(state_dict=state_dict,
+                    meta=dict(converter=args.name, source=osp.basename(args.src))),
+               args.dst)
+    print(f'{args.name}: {len(state_dict)} tensors -> {args.dst}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
