@@ -45,7 +45,6 @@ def _gather_in_sampler_order(local: Tensor, dataset_len: int) -> Tensor:
     index list, so interleaving the ranks' rows restores that list; the sampler's
     padding duplicates are at its end and are cut off at ``dataset_len``.
     """
-    world_size = get_world_size()
     counts = torch.cat(all_gather(torch.tensor([local.size(0)], device=local.device)))
     max_count = int(counts.max())
     padded = local.new_zeros((max_count, ) + tuple(local.shape[1:]))

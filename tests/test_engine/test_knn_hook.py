@@ -1,6 +1,5 @@
 """KNNHook inside a real mmengine Runner, on real CIFAR-10 images."""
 import json
-import os
 import re
 import uuid
 from pathlib import Path
@@ -15,28 +14,10 @@ from slimselfsup.engine.hooks import KNNHook
 from slimselfsup.evaluation import extract_features, knn_accuracy
 from slimselfsup.utils import register_all_modules
 
-REPO = Path(__file__).resolve().parents[2]
-CIFAR_SOURCES = [REPO / 'demo' / 'cifar10-mini', Path('/work/shared/data/cifar10')]
-CIFAR = next((p for p in CIFAR_SOURCES if (p / 'train').is_dir()), None)
+from conftest import CIFAR, make_subset  # noqa: E402
 pytestmark = pytest.mark.skipif(CIFAR is None, reason='no CIFAR-10 JPEG folders')
 
 
-@pytest.fixture(autouse=True)
-def single_thread():
-    """Tiny convs are far slower multi-threaded on a small, shared CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def make_subset(dst: Path, split: str, per_class: int) -> str:
-    """Link the first ``per_class`` images of every class into ``dst``."""
-    for cls in sorted(os.listdir(CIFAR / split)):
-        (dst / cls).mkdir(parents=True)
-        for name in sorted(os.listdir(CIFAR / split / cls))[:per_class]:
-            (dst / cls / name).symlink_to(CIFAR / split / cls / name)
-    return str(dst)
 
 
 def loader_cfg(data_root: str, shuffle: bool = False) -> dict:

@@ -16,28 +16,11 @@ from PIL import Image
 from slimselfsup.evaluation import (extract_features, knn_accuracy, knn_classify,
                                     knn_evaluate, pool_features)
 
+from conftest import CIFAR, make_subset  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[2]
-CIFAR_SOURCES = [REPO / 'demo' / 'cifar10-mini', Path('/work/shared/data/cifar10')]
-CIFAR = next((p for p in CIFAR_SOURCES if (p / 'train').is_dir()), None)
 needs_cifar = pytest.mark.skipif(CIFAR is None, reason='no CIFAR-10 JPEG folders')
 
-
-@pytest.fixture(autouse=True)
-def single_thread():
-    """Tiny convs are far slower multi-threaded on a small, shared CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def make_subset(dst: Path, split: str, per_class: int, num_classes: int = 10) -> str:
-    """Link the first ``per_class`` images of the first classes into ``dst``."""
-    for cls in sorted(os.listdir(CIFAR / split))[:num_classes]:
-        (dst / cls).mkdir(parents=True)
-        for name in sorted(os.listdir(CIFAR / split / cls))[:per_class]:
-            (dst / cls / name).symlink_to(CIFAR / split / cls / name)
-    return str(dst)
 
 
 def loader_cfg(data_root: str, batch_size: int = 8, round_up: bool = True) -> dict:

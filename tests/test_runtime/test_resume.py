@@ -38,14 +38,6 @@ if torch.cuda.is_available():
     os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')
 
 
-@pytest.fixture(autouse=True)
-def single_thread():
-    """Tiny convs are far slower multi-threaded on a small, shared CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 @pytest.fixture(scope='module')
 def data_root(tmp_path_factory) -> str:

@@ -20,13 +20,6 @@ SCRIPT = REPO / 'tools' / 'model_converters' / 'slimclr_extract.py'
 WIDTHS = (1.0, 0.5, 0.25)
 
 
-@pytest.fixture(autouse=True)
-def single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 _spec = importlib.util.spec_from_file_location('slimclr_extract', SCRIPT)
 extract_tool = importlib.util.module_from_spec(_spec)

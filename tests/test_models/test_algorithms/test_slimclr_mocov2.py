@@ -20,14 +20,6 @@ CFG = dict(
     head=dict(type='NCEHead', loss=dict(type='InfoNCELoss', temperature=0.2)))
 
 
-@pytest.fixture(autouse=True)
-def single_thread():
-    """Tiny convs are faster single-threaded on a small shared CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def test_every_width_trains_on_real_images(real_images):
     torch.manual_seed(0)

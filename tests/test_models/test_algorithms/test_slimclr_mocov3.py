@@ -22,14 +22,6 @@ CFG = dict(
               loss=dict(type='InfoNCELoss', temperature=T, loss_weight=2 * T)))
 
 
-@pytest.fixture(autouse=True)
-def single_thread():
-    """Tiny convs are faster single-threaded on a small shared CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def test_default_distillation_temperature_is_one():
     model = build(CFG)

@@ -18,14 +18,6 @@ CFG = dict(
     head=dict(type='NCEHead', loss=dict(type='InfoNCELoss', temperature=0.1)))
 
 
-@pytest.fixture(autouse=True)
-def single_thread():
-    """Tiny convs are faster single-threaded on a small shared CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def test_matches_the_reference_formulation(real_images):
     """Per width: CE over the 2N x (2N-1) cosine matrix without its diagonal,

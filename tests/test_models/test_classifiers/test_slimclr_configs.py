@@ -21,13 +21,6 @@ WIDTHS = (1.0, 0.5)
 TINY = dict(depth=18, widths=WIDTHS, stem_channels=8, base_channels=8)
 
 
-@pytest.fixture(autouse=True)
-def single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 @pytest.fixture(scope='module')
 def demo_subset(tmp_path_factory) -> str:

@@ -12,13 +12,6 @@ from slimselfsup.registry import MODELS
 WIDTHS = (1.0, 0.5, 0.25)
 
 
-@pytest.fixture(autouse=True)
-def single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def build(switchable: bool = True, **kwargs) -> SlimmableClassifier:
     torch.manual_seed(0)
