@@ -4,13 +4,10 @@ For self-supervised pretraining configs, use ``tools/analysis_tools/knn_eval.py`
 (kNN) or train a linear probe with ``configs/<method>/benchmarks/*linear*.py``.
 """
 import argparse
-import os
 import os.path as osp
 
-from mmengine.config import DictAction
-
 import slimselfsup  # noqa: F401
-from slimselfsup.apis import load_config
+from slimselfsup.apis import add_runtime_args, load_config, parse_runtime_args
 from slimselfsup.registry import RUNNERS
 from slimselfsup.utils import register_all_modules
 
@@ -21,15 +18,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='the dir to save the evaluation metrics')
     parser.add_argument('--out', help='dump metrics to this json/pkl file')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override config settings, xxx=yyy; keys must exist in the config')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    return parse_runtime_args(add_runtime_args(parser))
 
 
 def main() -> None:

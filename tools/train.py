@@ -3,13 +3,10 @@
 Same command line as mmpretrain's ``tools/train.py``.
 """
 import argparse
-import os
 import os.path as osp
 
-from mmengine.config import DictAction
-
 import slimselfsup  # noqa: F401  (applies compatibility shims)
-from slimselfsup.apis import load_config
+from slimselfsup.apis import add_runtime_args, load_config, parse_runtime_args
 from slimselfsup.registry import RUNNERS
 from slimselfsup.utils import register_all_modules
 
@@ -30,15 +27,7 @@ def parse_args() -> argparse.Namespace:
                         '(rule from `auto_scale_lr.mode`: linear or sqrt)')
     parser.add_argument('--no-validate', action='store_true',
                         help='skip the validation loop during training')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override config settings, xxx=yyy; keys must exist in the config')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    return parse_runtime_args(add_runtime_args(parser))
 
 
 def merge_args(cfg, args):

@@ -1,3 +1,4 @@
+from .cli import add_runtime_args, parse_runtime_args
 from .config import check_top_level_keys, load_config
 
-__all__ = ['check_top_level_keys', 'load_config']
+__all__ = ['add_runtime_args', 'parse_runtime_args', 'check_top_level_keys', 'load_config']

@@ -12,13 +12,13 @@ import os
 import os.path as osp
 import time
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.device import get_device
 from mmengine.dist import get_rank, init_dist
 from mmengine.runner import Runner, load_checkpoint
 
 import slimselfsup  # noqa: F401
-from slimselfsup.apis import load_config
+from slimselfsup.apis import add_runtime_args, load_config, parse_runtime_args
 from slimselfsup.evaluation import format_knn_result, knn_evaluate
 from slimselfsup.registry import MODELS
 from slimselfsup.utils import register_all_modules
@@ -45,15 +45,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--work-dir', help='where to write the json result')
     parser.add_argument('--non-strict', action='store_true',
                         help='allow missing/unexpected keys in the checkpoint')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override config settings, xxx=yyy; keys must exist in the config')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    return parse_runtime_args(add_runtime_args(parser))
 
 
 def find_knn_hook(cfg: Config) -> dict:
