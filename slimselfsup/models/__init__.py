@@ -5,4 +5,5 @@ from .heads import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
 from .necks import *  # noqa: F401,F403
 from .slimmable import *  # noqa: F401,F403
+from .target_generators import *  # noqa: F401,F403
 from .utils import *  # noqa: F401,F403

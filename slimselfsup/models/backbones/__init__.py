@@ -1,3 +1,5 @@
 from .slimmable_resnet import SlimmableResNet, SlimmableResNetCIFAR
+from .timm_prelogits import TIMMPreLogits
+from .tec_vit import TECViT
 
-__all__ = ['SlimmableResNet', 'SlimmableResNetCIFAR']
+__all__ = ['SlimmableResNet', 'SlimmableResNetCIFAR', 'TECViT']

@@ -1,3 +1,5 @@
 from .slimmable_mlp_neck import SlimmableMLPNeck
+from .tec_adapter import ClsTokenMLP, TECEncoderAdaptor
+from .tec_decoder import TECDecoder
 
-__all__ = ['SlimmableMLPNeck']
+__all__ = ['SlimmableMLPNeck', 'ClsTokenMLP', 'TECEncoderAdaptor', 'TECDecoder']

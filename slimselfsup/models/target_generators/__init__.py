@@ -1,0 +1,3 @@
+from .tec_target import TECTargetGenerator
+
+__all__ = ['TECTargetGenerator']

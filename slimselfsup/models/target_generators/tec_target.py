@@ -1,0 +1,172 @@
+"""TEC's targets: features and patch relations of a frozen base ViT."""
+from typing import Optional, Tuple
+
+import torch
+from mmengine.logging import print_log
+from mmengine.model import BaseModule
+from mmpretrain.models.utils import resize_pos_embed
+from torch import nn
+
+from slimselfsup.converters import (ConversionError, check_keys, strip_prefix,
+                                    unwrap_state_dict)
+from slimselfsup.registry import MODELS
+
+
+@MODELS.register_module()
+class TECTargetGenerator(BaseModule):
+    """Patch-relation enhanced targets of `Towards Sustainable Self-supervised
+    Learning <https://arxiv.org/abs/2210.11016>`_ (TEC).
+
+    A frozen base model (an mmpretrain ``VisionTransformer``, e.g. a converted MAE
+    or iBoT ViT) sees the full image and gives:
+
+    * the feature target: the mean of the outputs of its last ``last_layers``
+      layers, patch tokens only, before the final norm, ``(B, L, D)``;
+    * the relation target: the pre-softmax, ``head_dim^-1/2``-scaled attention
+      logits of its last layer for the cls query and the ``topk`` patches with the
+      largest head-averaged cls-to-patch logit, patch keys only, ``(B, H, 1 + K, L)``;
+    * the indices of those patches, ``(B, K)``.
+
+    The base model is frozen: no gradients, always in eval mode, and kept out of
+    ``parameters()`` and ``state_dict()`` so optimizers, DDP and checkpoints never
+    see it; :meth:`init_weights` loads it from ``checkpoint`` (strictly).
+
+    Args:
+        base_model (dict): Config of the base ``VisionTransformer``.
+        checkpoint (str, optional): Its weights: a file whose ``state_dict`` (or
+            ``model``) holds ``prefix`` + ViT keys, e.g. from
+            ``tools/convert_ckpt.py mae|ibot`` or an MAE run of this toolbox. None
+            keeps random weights (tests and benchmarks only). Defaults to None.
+        prefix (str): Key prefix of the base model in the checkpoint.
+            Defaults to ``'backbone.'``.
+        last_layers (int): Layers averaged into the feature target. Defaults to 2.
+        topk (int): Patch rows of the relation target (``topkatt``).
+            Defaults to 15.
+        with_relation (bool): Build the relation target (``pred_att``).
+            Defaults to True.
+        init_cfg (dict, optional): Defaults to None.
+    """
+
+    def __init__(self,
+                 base_model: dict,
+                 checkpoint: Optional[str] = None,
+                 prefix: str = 'backbone.',
+                 last_layers: int = 2,
+                 topk: int = 15,
+                 with_relation: bool = True,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        model = MODELS.build(base_model)
+        if not isinstance(getattr(model, 'layers', None), nn.ModuleList) or not all(
+                hasattr(layer, 'attn') and hasattr(layer.attn, 'qkv')
+                for layer in model.layers) or getattr(model, 'cls_token', None) is None:
+            raise TypeError(f'TECTargetGenerator: base_model must be a ViT with a cls '
+                            f'token and qkv attention (mmpretrain VisionTransformer), '
+                            f'got {type(model).__name__}')
+        num_patches = model.patch_resolution[0] * model.patch_resolution[1]
+        if not 1 <= last_layers <= len(model.layers):
+            raise ValueError(f'last_layers={last_layers} must be in [1, '
+                             f'{len(model.layers)}]')
+        if with_relation and not 1 <= topk <= num_patches:
+            raise ValueError(f'topk={topk} must be in [1, {num_patches}] patches')
+        model.requires_grad_(False)
+        model.eval()
+        # a plain attribute, not a submodule: out of parameters() and state_dict()
+        object.__setattr__(self, 'base_model', model)
+        self.checkpoint = checkpoint
+        self.prefix = prefix
+        self.last_layers = last_layers
+        self.topk = topk
+        self.with_relation = with_relation
+
+    @property
+    def embed_dims(self) -> int:
+        return self.base_model.embed_dims
+
+    @property
+    def num_heads(self) -> int:
+        return self.base_model.layers[-1].attn.num_heads
+
+    def _apply(self, fn, *args, **kwargs):
+        """``.to()``, ``.cuda()``, ``.half()`` ... reach the base model too."""
+        super()._apply(fn, *args, **kwargs)
+        self.base_model._apply(fn, *args, **kwargs)
+        return self
+
+    def train(self, mode: bool = True) -> 'TECTargetGenerator':
+        super().train(mode)
+        self.base_model.eval()
+        return self
+
+    def init_weights(self) -> None:
+        """Load the base model from ``checkpoint``."""
+        if self.checkpoint is None:
+            print_log('TECTargetGenerator: no checkpoint, the base model gets random '
+                      'weights (fine for tests and benchmarks, not for training)',
+                      logger='current', level=30)
+            self.base_model.init_weights()
+        else:
+            self.load_base(self.checkpoint)
+
+    def load_base(self, path: str) -> None:
+        """Load base-model weights strictly from a checkpoint file.
+
+        Raises:
+            ConversionError: The keys do not match; the message names the missing
+                and unexpected ones.
+        """
+        state = unwrap_state_dict(torch.load(path, map_location='cpu', weights_only=True))
+        if self.prefix and any(k.startswith(self.prefix) for k in state):
+            state = strip_prefix(state, self.prefix, drop_others=True)
+        try:
+            check_keys(state, self.base_model.state_dict().keys(),
+                       f'TEC base model checkpoint {path}')
+        except ConversionError as err:
+            raise ConversionError(
+                f'{err}. Convert official weights first with tools/convert_ckpt.py '
+                '(mae, ibot, or tec-finetune --option keep_norm=True for a TEC model), '
+                'and make base_model match their architecture') from None
+        self.base_model.load_state_dict(state, strict=True)
+
+    @staticmethod
+    def _attention_logits(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        """Pre-softmax scaled logits ``(B, H, T, T)`` of ``layer``'s attention."""
+        attn = layer.attn
+        B, T, _ = x.shape
+        qkv = attn.qkv(layer.ln1(x)).reshape(B, T, 3, attn.num_heads, -1)
+        q, k = qkv[:, :, 0].transpose(1, 2), qkv[:, :, 1].transpose(1, 2)
+        return (q @ k.transpose(-2, -1)) * q.shape[-1]**-0.5
+
+    @torch.no_grad()
+    def forward(self, inputs: torch.Tensor
+                ) -> Tuple[torch.Tensor, Optional[torch.Tensor], Optional[torch.Tensor]]:
+        """Targets of a batch of full (unmasked) images ``(B, 3, H, W)``.
+
+        Returns:
+            tuple: ``(features, relation_logits, topk_idx)``; the last two are None
+            without ``with_relation``.
+        """
+        m = self.base_model
+        B = inputs.shape[0]
+        x, hw = m.patch_embed(inputs)
+        x = torch.cat((m.cls_token.expand(B, -1, -1), x), dim=1)
+        x = x + resize_pos_embed(m.pos_embed, m.patch_resolution, hw,
+                                 mode=m.interpolate_mode, num_extra_tokens=1)
+        x = m.pre_norm(m.drop_after_pos(x))
+        n = len(m.layers)
+        feats, logits = 0, None
+        for i, layer in enumerate(m.layers):
+            if i == n - 1 and self.with_relation:
+                logits = self._attention_logits(layer, x)
+            x = layer(x)
+            if i >= n - self.last_layers:
+                feats = feats + x[:, 1:]
+        feats = feats / self.last_layers
+        if logits is None:
+            return feats, None, None
+        topk_idx = logits[:, :, 0, 1:].mean(dim=1).topk(self.topk, dim=1).indices
+        H, L = logits.shape[1], logits.shape[-1] - 1
+        rows = torch.gather(logits[:, :, 1:, 1:], 2,
+                            topk_idx[:, None, :, None].expand(B, H, -1, L))
+        rows = torch.cat([logits[:, :, :1, 1:], rows], dim=2)
+        return feats, rows, topk_idx
