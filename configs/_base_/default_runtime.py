@@ -11,6 +11,8 @@ default_hooks = dict(
     # mmengine does not restore RNG states on resume; this hook does (in a dict so
     # child configs that set custom_hooks keep it).
     rng_state=dict(type='RNGStateHook'),
+    # stop at a NaN/inf loss before CheckpointHook saves the damaged weights
+    nonfinite_loss=dict(type='NonFiniteLossHook'),
 )
 
 env_cfg = dict(

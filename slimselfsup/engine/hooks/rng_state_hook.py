@@ -7,6 +7,7 @@ import numpy as np
 import torch
 from mmengine.dist import all_gather_object, get_rank, get_world_size
 from mmengine.hooks import CheckpointHook, Hook
+from mmengine.runner import IterBasedTrainLoop
 
 from slimselfsup.registry import HOOKS
 
@@ -78,8 +79,10 @@ class RNGStateHook(Hook):
     With this hook an epoch-based run resumed from an end-of-epoch checkpoint
     reproduces the uninterrupted run exactly (on deterministic kernels). Limits:
     dataloader worker processes (``num_workers > 0``) have generators of their own,
-    seeded by mmengine at every worker start, which no checkpoint captures; and
-    ``IterBasedTrainLoop`` re-runs the pipeline over the skipped batches on resume.
+    seeded by mmengine at every worker start, which no checkpoint captures.
+    ``IterBasedTrainLoop`` re-runs the pipeline over the batches it skips on resume
+    (drawing random numbers); the generators are restored again after that skip,
+    right before the first new batch is loaded.
     A checkpoint saved with a different world size restores no generator (with a
     warning).
 
@@ -160,4 +163,31 @@ class RNGStateHook(Hook):
             (h for h in runner.hooks if isinstance(h, CheckpointHook)), None)
         if self._pending is not None:
             set_rng_state(self._pending)
+            loop = runner.train_loop
+            if isinstance(loop, IterBasedTrainLoop) and runner.iter > 0:
+                loop.dataloader_iterator = _RestoreAfterSkip(
+                    loop, runner.iter, self._pending)
             self._pending = None
+
+
+class _RestoreAfterSkip:
+    """Proxy of ``IterBasedTrainLoop.dataloader_iterator`` that restores the
+    generators after the ``skip`` batches the loop re-loads on resume, then puts the
+    original iterator back."""
+
+    def __init__(self, loop, skip: int, state: dict) -> None:
+        self._loop, self._it, self._skip, self._state = \
+            loop, loop.dataloader_iterator, skip, state
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self._skip == 0:
+            set_rng_state(self._state)
+            self._loop.dataloader_iterator = self._it
+        self._skip -= 1
+        return next(self._it)
+
+    def __getattr__(self, name: str):
+        return getattr(self._it, name)

@@ -1,6 +1,7 @@
 """mmengine Runner with linear or square-root LR scaling and CPU-safe DDP."""
 import datetime
 import os
+import os.path as osp
 from typing import Dict, Optional
 
 import torch
@@ -14,6 +15,8 @@ from mmengine.runner import Runner
 from torch import nn
 
 from slimselfsup.registry import RUNNERS
+from .checkpoint_io import (check_checkpoint, commit, find_resumable_checkpoint,
+                            tmp_path_for)
 from .lr_scaling import lr_scale_factor
 
 
@@ -30,6 +33,10 @@ class SelfSupRunner(Runner):
     Without CUDA, ``--launcher pytorch`` (``tools/dist_train.sh``) runs on gloo,
     SyncBN falls back to BN and DDP wraps the CPU model, so multi-process runs
     (and their tests) work on a laptop exactly as they do on GPUs.
+
+    Checkpoints in local folders are written atomically (temporary file, fsync,
+    rename), and ``resume=True`` without a path skips a truncated or corrupt latest
+    checkpoint with a warning and resumes from the newest intact one.
     """
 
     def setup_env(self, env_cfg: Dict) -> None:
@@ -80,3 +87,44 @@ class SelfSupRunner(Runner):
         self.logger.info(
             f'auto_scale_lr ({mode}): total batch {total} vs base '
             f"{auto_scale_lr['base_batch_size']}, learning rates x{factor:.4g}")
+
+    def save_checkpoint(self, out_dir: str, filename: str, *args, **kwargs) -> None:
+        """mmengine's ``save_checkpoint`` into a temporary file that is fsynced and
+        renamed to ``filename``: a kill during the save never leaves a truncated
+        checkpoint under the final name. Remote ``out_dir`` (``s3://``...) and
+        non-default backends keep mmengine's direct write."""
+        if '://' in str(out_dir) or kwargs.get('backend_args') or (
+                len(args) > 0 and args[0] is not None) or kwargs.get('file_client_args'):
+            return super().save_checkpoint(out_dir, filename, *args, **kwargs)
+        final = osp.join(out_dir, filename)
+        tmp = tmp_path_for(final)
+        try:
+            super().save_checkpoint(out_dir, osp.basename(tmp), *args, **kwargs)
+            if osp.exists(tmp):  # only the main process writes
+                commit(tmp, final)
+        finally:
+            if osp.exists(tmp):
+                os.remove(tmp)
+
+    def load_or_resume(self) -> None:
+        """mmengine's ``load_or_resume``, checking checkpoint files first.
+
+        ``resume=True`` without ``load_from`` resumes from the newest intact
+        checkpoint of ``work_dir`` (``last_checkpoint`` first, then ``epoch_*.pth`` /
+        ``iter_*.pth`` by decreasing number), warning for each corrupt one skipped.
+        An explicit but unreadable checkpoint raises an error that names it.
+        """
+        if self._has_loaded:
+            return None
+        if self._resume and self._load_from is None:
+            latest = find_resumable_checkpoint(self.work_dir)
+            if latest is None:
+                self.logger.info(f'resume: no intact checkpoint in {self.work_dir}; '
+                                 'training starts from scratch')
+                return None
+            self._load_from = latest
+            self.logger.info(f'Auto resumed from the latest intact checkpoint {latest}.')
+        if self._load_from is not None and '://' not in str(self._load_from) and \
+                osp.splitext(str(self._load_from))[1] in ('.pth', '.pt', '.ckpt'):
+            check_checkpoint(self._load_from)
+        return super().load_or_resume()
