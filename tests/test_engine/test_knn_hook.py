@@ -14,7 +14,7 @@ from slimselfsup.engine.hooks import KNNHook
 from slimselfsup.evaluation import extract_features, knn_accuracy
 from slimselfsup.utils import register_all_modules
 
-from conftest import CIFAR, make_subset  # noqa: E402
+from realdata import CIFAR, make_subset  # noqa: E402
 pytestmark = pytest.mark.skipif(CIFAR is None, reason='no CIFAR-10 JPEG folders')
 
 

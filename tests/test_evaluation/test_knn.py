@@ -16,7 +16,7 @@ from PIL import Image
 from slimselfsup.evaluation import (extract_features, knn_accuracy, knn_classify,
                                     knn_evaluate, pool_features)
 
-from conftest import CIFAR, make_subset  # noqa: E402
+from realdata import CIFAR, make_subset  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 needs_cifar = pytest.mark.skipif(CIFAR is None, reason='no CIFAR-10 JPEG folders')

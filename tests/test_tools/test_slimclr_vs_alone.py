@@ -4,7 +4,7 @@ import os.path as osp
 
 import torch
 
-from conftest import DEMO, REPO
+from realdata import DEMO, REPO
 
 
 def load_tool():

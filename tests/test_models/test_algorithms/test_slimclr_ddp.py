@@ -31,8 +31,11 @@ WORKER = textwrap.dedent('''
     from mmengine.optim import build_optim_wrapper
 
     sys.path.insert(0, sys.argv[2])
-    from conftest import load_real_images  # noqa: E402
+    from realdata import load_real_images  # noqa: E402
     from slimselfsup.registry import MODELS  # noqa: E402
+    from slimselfsup.utils import register_all_modules  # noqa: E402
+
+    register_all_modules()
 
     torch.set_num_threads(1)
     dist.init_process_group('gloo')
