@@ -38,6 +38,11 @@ class TIMMPreLogits(TIMMBackbone):
         if hasattr(self.timm_model, 'head_hidden_size'):
             self.feat_dim = self.timm_model.head_hidden_size
 
+    def train(self, mode: bool = True) -> 'TIMMPreLogits':
+        """Like ``nn.Module.train``, returning ``self`` (mmpretrain's returns None)."""
+        super().train(mode)
+        return self
+
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor]:
         feats = self.timm_model.forward_features(x)
         return (self.timm_model.forward_head(feats, pre_logits=True), )
