@@ -20,7 +20,12 @@ from .registry import (ConversionError, StateDict, register_converter, strip_pre
                        unwrap_state_dict)
 from .timm_vit import _TIMM_TO_MMP, _rename, mmpretrain_to_timm, timm_to_mmpretrain
 
-_ENCODER = ('cls_token', 'pos_embed', 'patch_embed.', 'blocks.', 'norm.')
+
+
+def _is_encoder(key: str) -> bool:
+    return key in ('cls_token', 'pos_embed') or key.startswith(
+        ('patch_embed.', 'blocks.', 'norm.'))
+
 #: official prefix -> ours (inside the algorithm), in match order.
 _NECK_RULES = [
     (r'^encoder_adaptor\.adap_before\.', 'neck.adaptor.norm_in.'),
@@ -74,7 +79,7 @@ def convert_tec(checkpoint: dict) -> Dict[str, torch.Tensor]:
     """Convert every tensor of an official TEC pretraining checkpoint; the result
     loads strictly into ``TEC`` built with the matching config."""
     state = _official_model(checkpoint)
-    encoder = OrderedDict((k, v) for k, v in state.items() if k.startswith(_ENCODER))
+    encoder = OrderedDict((k, v) for k, v in state.items() if _is_encoder(k))
     out = add_prefix(timm_to_mmpretrain(encoder, 'TEC encoder'), 'backbone.')
     rest = [k for k in state if k not in encoder]
     unknown = []
@@ -124,7 +129,7 @@ def convert_tec_finetune(checkpoint: dict, keep_norm: bool = False,
     else:
         official = _official_model(checkpoint)
         backbone = timm_to_mmpretrain(OrderedDict(
-            (k, v) for k, v in official.items() if k.startswith(_ENCODER)), 'TEC encoder')
+            (k, v) for k, v in official.items() if _is_encoder(k)), 'TEC encoder')
         backbone.update((k, v) for k, v in official.items()
                         if k.startswith('cls_token_mlp.'))
     if any(k.startswith('cls_token_mlp.') for k in backbone):
