@@ -7,11 +7,15 @@ Usage::
 
 ``NAME`` is one of the converters in :mod:`slimselfsup.converters` (``--list`` shows
 them with a line of help each). The output holds ``state_dict`` and a ``meta`` with
-the converter name and source file.
+the converter name and source file. An ``OUT`` ending in ``.pkl`` is written with
+pickle exactly as the converter returned it (e.g. ``to-detectron2``'s
+``{"model": {...numpy...}, ...}``); an ``IN`` ending in ``.pkl`` is read with an
+unpickler that accepts only dicts and numpy arrays.
 """
 import argparse
 import os
 import os.path as osp
+import pickle
 import sys
 
 import torch
@@ -60,7 +64,12 @@ def main(argv=None) -> int:
     if not osp.isfile(args.src):
         parser.error(f'input checkpoint {args.src} does not exist')
     try:
-        checkpoint = torch.load(args.src, map_location='cpu', weights_only=not args.trust)
+        if args.src.endswith('.pkl'):
+            from slimselfsup.converters.detectron2 import load_pkl
+            checkpoint = load_pkl(args.src)
+        else:
+            checkpoint = torch.load(args.src, map_location='cpu',
+                                    weights_only=not args.trust)
     except Exception as err:  # torch raises UnpicklingError or RuntimeError
         print(f'convert_ckpt: cannot load {args.src} with weights_only=True ({err}).\n'
               'Some official checkpoints pickle other objects (e.g. argparse '
@@ -72,10 +81,22 @@ def main(argv=None) -> int:
     except (ConversionError, KeyError) as err:
         print(f'convert_ckpt {args.name}: {err}', file=sys.stderr)
         return 2
+    from slimselfsup.engine.runner.checkpoint_io import atomic_torch_save, atomic_write
     os.makedirs(osp.dirname(osp.abspath(args.dst)), exist_ok=True)
-    torch.save(dict(state_dict=state_dict,
-                    meta=dict(converter=args.name, source=osp.basename(args.src))),
-               args.dst)
+    if args.dst.endswith('.pkl'):
+        def write(path):
+            with open(path, 'wb') as f:
+                pickle.dump(state_dict, f)
+        atomic_write(args.dst, write)
+        print(f'{args.name}: pickled -> {args.dst}')
+        return 0
+    if not all(isinstance(v, torch.Tensor) for v in state_dict.values()):
+        print(f'convert_ckpt {args.name}: this converter writes a pickle file '
+              f'(not a torch state dict); give an OUT ending in .pkl', file=sys.stderr)
+        return 2
+    atomic_torch_save(dict(state_dict=state_dict,
+                           meta=dict(converter=args.name,
+                                     source=osp.basename(args.src))), args.dst)
     print(f'{args.name}: {len(state_dict)} tensors -> {args.dst}')
     return 0
 

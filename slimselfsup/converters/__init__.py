@@ -13,6 +13,7 @@ from .registry import (CONVERTERS, ConversionError, check_keys, convert,
 # (e.g. ``from . import moco  # noqa: F401``)
 from . import moco, seed, simclr, swav  # noqa: F401,E402
 from . import ibot, mae, tec, timm_vit  # noqa: F401,E402
+from . import detectron2, prefixes, slimclr, timm_resnet, torchvision  # noqa: F401,E402
 
 __all__ = ['CONVERTERS', 'ConversionError', 'check_keys', 'convert',
            'register_converter', 'strip_prefix', 'unwrap_state_dict']

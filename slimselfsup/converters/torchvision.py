@@ -1,0 +1,95 @@
+"""``to-torchvision``: our ResNet checkpoints as ``torchvision.models.resnet*``.
+
+mmpretrain's ``ResNet`` (``style='pytorch'``, the ResNet v1.5 of torchvision) uses
+torchvision's parameter names (``conv1``, ``bn1``, ``layer{s}.{b}.conv{k}``,
+``downsample.{0,1}``), so the conversion selects the backbone, checks that
+torchvision can hold it and adds the classifier (``head.fc.*`` -> ``fc.*``) when
+the checkpoint has one.
+"""
+from collections import OrderedDict
+
+from .registry import ConversionError, StateDict, check_keys, register_converter
+from .prefixes import backbone_state
+
+DEPTHS = {18: ('BasicBlock', (2, 2, 2, 2)), 34: ('BasicBlock', (3, 4, 6, 3)),
+          50: ('Bottleneck', (3, 4, 6, 3)), 101: ('Bottleneck', (3, 4, 23, 3)),
+          152: ('Bottleneck', (3, 8, 36, 3))}
+
+
+def plain_resnet_arch(state: StateDict) -> dict:
+    """Depth, stem type and widths of a plain (torchvision-style) ResNet state dict.
+
+    Raises:
+        ConversionError: The state is slimmable, has a deep stem or average-pool
+            shortcuts (ResNetV1d), or is no ResNet.
+    """
+    if any('.bns.' in k for k in state):
+        raise ConversionError(
+            'this is a slimmable ResNet (keys ...bns.<i>.*): cut one width out first '
+            '(converter slimclr with --option width=W, or '
+            'tools/model_converters/slimclr_extract.py CKPT --width W)')
+    if 'stem.0.conv.weight' in state or any(
+            k.endswith('downsample.1.weight') and v.dim() == 4 for k, v in state.items()):
+        raise ConversionError('deep-stem / average-pool-shortcut ResNet (ResNetV1d): '
+                              'use to-timm-resnet (timm resnet*d)')
+    if 'conv1.weight' not in state or 'layer1.0.conv1.weight' not in state:
+        raise ConversionError('not a ResNet backbone: no conv1.weight / layer1.0.*; '
+                              f'first keys: {list(state)[:5]}')
+    bottleneck = any(k.startswith('layer1.0.conv3.') for k in state)
+    blocks = tuple(len({k.split('.')[1] for k in state if k.startswith(f'layer{s}.')})
+                   for s in range(1, 5))
+    depth = next((d for d, a in DEPTHS.items()
+                  if a == ('Bottleneck' if bottleneck else 'BasicBlock', blocks)), None)
+    if depth is None:
+        raise ConversionError(f'unknown ResNet layout: blocks {blocks}, '
+                              f'{"bottleneck" if bottleneck else "basic"}')
+    return dict(type='ResNet_CIFAR' if state['conv1.weight'].shape[-1] == 3
+                else 'ResNet', depth=depth,
+                stem_channels=state['conv1.weight'].shape[0],
+                base_channels=state['layer1.0.conv1.weight'].shape[0])
+
+
+def classifier_state(checkpoint: dict) -> StateDict:
+    """``fc.weight``/``fc.bias`` from an ``ImageClassifier``'s ``head.fc.*``."""
+    from .registry import unwrap_state_dict
+    state = unwrap_state_dict(checkpoint)
+    if state and all(k.startswith('module.') for k in state):
+        state = {k[len('module.'):]: v for k, v in state.items()}
+    return OrderedDict((k[len('head.'):], v) for k, v in state.items()
+                       if k in ('head.fc.weight', 'head.fc.bias'))
+
+
+@register_converter('to-torchvision', 'our ResNet (backbone.*, optional head.fc.*) '
+                    '-> torchvision.models.resnet* state dict')
+def convert_to_torchvision(checkpoint: dict, prefix: str = 'backbone.') -> StateDict:
+    """Our ResNet-{18,34,50,101,152} checkpoint as a torchvision state dict.
+
+    Without a classifier in the checkpoint the result has no ``fc.*``: load it with
+    ``model.fc = torch.nn.Identity()`` (or ``strict=False``) to get the 2048-d (512
+    for ResNet-18/34) pooled features.
+
+    Args:
+        checkpoint (dict): Our checkpoint or a bare backbone state dict.
+        prefix (str): Key prefix of the backbone. Defaults to ``'backbone.'``.
+    """
+    import torchvision
+    state = backbone_state(checkpoint, prefix)
+    arch = plain_resnet_arch(state)
+    if arch['type'] != 'ResNet' or arch['stem_channels'] != 64 or \
+            arch['base_channels'] != 64:
+        raise ConversionError(
+            f'torchvision.models.resnet{arch["depth"]} has a 7x7 64-channel stem and '
+            f'64 base channels; this backbone is {arch} (a CIFAR stem or a narrow '
+            'network), which torchvision cannot hold')
+    out = OrderedDict(state)
+    out.update(classifier_state(checkpoint))
+    expected = getattr(torchvision.models, f'resnet{arch["depth"]}')(
+        weights=None).state_dict()
+    if 'fc.weight' not in out:
+        expected = {k: v for k, v in expected.items() if not k.startswith('fc.')}
+    check_keys(out, expected, f'torchvision resnet{arch["depth"]}')
+    for key, value in expected.items():
+        if key != 'fc.weight' and key != 'fc.bias' and value.shape != out[key].shape:
+            raise ConversionError(f'{key}: shape {tuple(out[key].shape)} vs '
+                                  f'{tuple(value.shape)} in torchvision')
+    return out
