@@ -16,7 +16,8 @@ def _ibot_checkpoint() -> dict:
         sd['masked_embed'] = torch.zeros(1, 192)
         return sd
 
-    head = {'head.mlp.0.weight': torch.zeros(8, 192), 'head.last_layer2.weight_g': torch.ones(4, 1)}
+    head = {'head.mlp.0.weight': torch.zeros(8, 192),
+            'head.last_layer2.weight_g': torch.ones(4, 1)}
     student = {f'module.backbone.{k}': v for k, v in backbone(1).items()}
     student.update({f'module.{k}': v for k, v in head.items()})
     teacher = {f'backbone.{k}': v for k, v in backbone(2).items()}

@@ -123,6 +123,10 @@ _OURS_SIMCLR_CIFAR = 'configs/simclr/simclr_resnet18-cifar_1xb512-coslr-200e_cif
 _MMP_MOCOV2 = MMPRETRAIN_PREFIX + 'mocov2/mocov2_resnet50_8xb32-coslr-200e_in1k.py'
 _MMP_SIMCLR = MMPRETRAIN_PREFIX + 'simclr/simclr_resnet50_16xb256-coslr-200e_in1k.py'
 _MMP_MAE_VITB = MMPRETRAIN_PREFIX + 'mae/mae_vit-base-p16_8xb512-amp-coslr-300e_in1k.py'
+_OURS_TEC_VITB = 'configs/tec/tec-mae_vit-base-p16_8xb256-accum2-amp-coslr-300e_in1k.py'
+# TEC's base model keeps random weights (no checkpoint) and one step per update
+_TEC_BENCH = {'model.target_generator.checkpoint': None,
+              'optim_wrapper.accumulative_counts': 1}
 _TINY_WIDTH = 16  # ResNet-18 with 16-32-64-128 channels: a CPU-sized network
 _TINY_NECK = {'model.neck.in_channels': 8 * _TINY_WIDTH,
               'model.neck.hid_channels': 8 * _TINY_WIDTH}
@@ -148,6 +152,11 @@ PRESETS: Dict[str, Preset] = {
         'MAE ViT-B/16, batch 256, 224 px (mmpretrain only: no slimselfsup MAE yet)',
         (Case('mae_vitb', ours_config=None, mmp_config=_MMP_MAE_VITB,
               batch_size=256, img_size=224),)),
+    'tec_vitb': Preset(
+        'TEC ViT-B/16 from a frozen ViT-B/16 base next to mmpretrain MAE ViT-B/16, '
+        'batch 256, 224 px',
+        (Case('tec_vitb', ours_config=_OURS_TEC_VITB, mmp_config=_MMP_MAE_VITB,
+              ours_overrides=_TEC_BENCH, batch_size=256, img_size=224),)),
     'tiny': Preset(
         'CPU smoke test for CI: MoCo v2 and SimCLR on a narrow ResNet-18, batch 8, '
         '32 px, 2 iters',
