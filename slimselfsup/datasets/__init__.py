@@ -1,9 +1,11 @@
 """Data sets and transforms registered in slimselfsup's registries."""
 from .cifar import CIFARBatches
+from .cifar_tensor import CIFARTensorDataset, pre_batched_collate
 from .image_folder import ImageFolder
 from .tsv_dataset import TSVDataset
 from .lmdb_dataset import LMDBDataset
 from .mxrecord_dataset import MXRecordDataset
 from .transforms import *  # noqa: F401,F403
 
-__all__ = ['CIFARBatches', 'ImageFolder', 'LMDBDataset', 'MXRecordDataset']
+__all__ = ['CIFARBatches', 'CIFARTensorDataset', 'pre_batched_collate', 'ImageFolder',
+           'LMDBDataset', 'MXRecordDataset']

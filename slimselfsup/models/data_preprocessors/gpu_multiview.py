@@ -1,0 +1,138 @@
+"""Data preprocessor that decodes and augments the views of a batch on its device."""
+from typing import Dict, List, Optional, Sequence, Union
+
+import torch
+from mmpretrain.models.utils.data_preprocessor import SelfSupDataPreprocessor
+from torch import Tensor
+from torchvision.io import ImageReadMode, decode_image, decode_jpeg
+
+from slimselfsup.registry import MODELS
+from .batch_augment import ViewAugment, image_sizes
+
+
+def decode_images(encoded: Sequence[Tensor], device: torch.device,
+                  names: Optional[Sequence[str]] = None) -> List[Tensor]:
+    """Decode encoded images (1-D uint8 tensors) to RGB uint8 (3, H, W) tensors.
+
+    On CUDA the JPEGs of the batch are decoded together on the GPU
+    (``torchvision.io.decode_jpeg(list, device='cuda')``); elsewhere, or for a
+    batch that is not all JPEG, each image is decoded on the CPU and moved.
+
+    Args:
+        encoded (Sequence[Tensor]): Encoded files, 1-D uint8 (CPU) tensors.
+        device (torch.device): Where the decoded images go.
+        names (Sequence[str], optional): Names for error messages.
+
+    Returns:
+        list[Tensor]: Decoded images on ``device``.
+    """
+    if device.type == 'cuda':
+        try:
+            return list(decode_jpeg(list(encoded), mode=ImageReadMode.RGB,
+                                    device=device))
+        except RuntimeError:
+            pass  # PNGs or a broken file: the per-image path names it
+    images = []
+    for i, data in enumerate(encoded):
+        try:
+            img = decode_image(data.cpu(), mode=ImageReadMode.RGB)
+        except RuntimeError as exc:
+            name = names[i] if names else f'#{i} of the batch'
+            raise ValueError(f'image {name!r} could not be decoded: {exc}') from exc
+        images.append(img.to(device, non_blocking=True))
+    return images
+
+
+@MODELS.register_module()
+class GPUMultiViewDataPreprocessor(SelfSupDataPreprocessor):
+    """Makes the augmented views of a batch on the model's device.
+
+    In training the data loader delivers raw images, one per sample, and this
+    preprocessor draws every view from them with :class:`ViewAugment` (random
+    resized crop, flip, colour jitter, grayscale, blur, solarize, each with the
+    semantics of our CPU transforms), then normalises. Raw images are either
+
+    * a uint8 batch ``(N, 3, H, W)`` (``PackInputs`` + ``default_collate``, or
+      ``CIFARTensorDataset``), in the loader's channel order: with ``to_rgb=True``
+      (BGR input, like ``LoadImageFromFile``) channels are flipped first;
+    * a list of uint8 ``(3, H, W)`` images of any sizes (``pseudo_collate``);
+    * a list of encoded images, 1-D uint8 tensors (``PackImageBytes`` +
+      ``pseudo_collate``), decoded on the GPU when there is one; decoded images
+      are RGB, ``to_rgb`` does not apply to them.
+
+    Inputs that are already views (a list of 4-D batches, from a CPU
+    ``MultiView`` pipeline) and evaluation batches (``training=False``, e.g. the
+    kNN hook) are handled exactly like :class:`SelfSupDataPreprocessor`.
+
+    Args:
+        mean (Sequence[float]): RGB mean on the 0-255 scale.
+        std (Sequence[float]): RGB std on the 0-255 scale.
+        views (Sequence[dict]): One dict per view kind: ``num_views`` (default 1)
+            plus the arguments of :class:`ViewAugment`. Views come out in order.
+        to_rgb (bool): Raw uint8 batches are BGR; flip to RGB. Defaults to False.
+        channels_last (bool): Return views in channels-last memory format.
+            Defaults to False.
+        non_blocking (bool): Copy to the device without blocking. Defaults to
+            True.
+    """
+
+    def __init__(self,
+                 mean: Sequence[float],
+                 std: Sequence[float],
+                 views: Sequence[dict],
+                 to_rgb: bool = False,
+                 channels_last: bool = False,
+                 non_blocking: bool = True) -> None:
+        super().__init__(mean=mean, std=std, to_rgb=to_rgb,
+                         non_blocking=non_blocking)
+        if not views:
+            raise ValueError('views must list at least one view, e.g. '
+                             "[dict(num_views=2, crop_size=224)].")
+        self.to_rgb = to_rgb
+        self.channels_last = channels_last
+        self.view_augments: List[ViewAugment] = []
+        for cfg in views:
+            cfg = dict(cfg)
+            num = cfg.pop('num_views', 1)
+            try:
+                augment = ViewAugment(**cfg)
+            except TypeError as exc:
+                raise TypeError(f'GPUMultiViewDataPreprocessor: bad view {cfg}: '
+                                f'{exc}. Valid keys: num_views and those of '
+                                'ViewAugment.') from exc
+            self.view_augments += [augment] * num
+
+    def _raw_images(self, inputs: Union[Tensor, List[Tensor]],
+                    data_samples: Optional[list]) -> Union[Tensor, List[Tensor]]:
+        """Raw inputs on the device, RGB; encoded ones decoded."""
+        if isinstance(inputs, Tensor):
+            images = inputs.to(self.device, non_blocking=self._non_blocking)
+            return images.flip(1) if self.to_rgb else images
+        if all(t.dim() == 1 for t in inputs):
+            names = [s.metainfo.get('img_path') for s in data_samples] \
+                if data_samples else None
+            return decode_images(inputs, self.device, names)
+        images = [t.to(self.device, non_blocking=self._non_blocking) for t in inputs]
+        return [img.flip(0) for img in images] if self.to_rgb else images
+
+    def forward(self, data: dict, training: bool = False) -> Dict:
+        """Views (training, raw inputs) or the parent's preprocessing."""
+        inputs = data['inputs']
+        is_views = isinstance(inputs, (list, tuple)) and inputs and all(
+            isinstance(t, Tensor) and t.dim() == 4 for t in inputs)
+        raw = isinstance(inputs, Tensor) and inputs.dim() == 4 or (
+            isinstance(inputs, (list, tuple)) and not is_views)
+        if not training or not raw:
+            return super().forward(data, training)
+        data_samples = data.get('data_samples')
+        images = self._raw_images(inputs, data_samples)
+        heights, widths = image_sizes(images, self.device)
+        fmt = torch.channels_last if self.channels_last else torch.contiguous_format
+        views = []
+        for augment in self.view_augments:
+            view = augment(images, heights, widths) * 255.
+            view = (view - self.mean) / self.std
+            views.append(view.contiguous(memory_format=fmt))
+        if data_samples is not None:
+            data_samples = self.cast_data(data_samples)
+        return {'inputs': views, 'data_samples': data_samples}
