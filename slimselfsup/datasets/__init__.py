@@ -8,4 +8,4 @@ from .mxrecord_dataset import MXRecordDataset
 from .transforms import *  # noqa: F401,F403
 
 __all__ = ['CIFARBatches', 'CIFARTensorDataset', 'pre_batched_collate', 'ImageFolder',
-           'LMDBDataset', 'MXRecordDataset']
+           'LMDBDataset', 'MXRecordDataset', 'TSVDataset']

@@ -10,5 +10,5 @@ from .tec import TEC
 
 __all__ = [
     'MoCoV2', 'MoCoV3', 'SimCLR', 'SlimCLRMixin', 'SlimCLRMoCoV2', 'SlimCLRMoCoV3',
-    'SlimCLRSimCLR', 'slim_loss_weights', 'TEC'
+    'SlimCLRSimCLR', 'slim_loss_weights', 'TEC', 'SEED'
 ]
