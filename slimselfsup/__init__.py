@@ -6,4 +6,12 @@ apply_compat_patches()
 
 from .version import __version__  # noqa: E402
 
-__all__ = ['__version__']
+__all__ = ['__version__', 'get_model', 'list_models']
+
+
+def __getattr__(name: str):
+    # the model zoo is imported on first use: `import slimselfsup` stays light
+    if name in ('get_model', 'list_models'):
+        from .apis import model_zoo
+        return getattr(model_zoo, name)
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

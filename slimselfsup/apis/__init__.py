@@ -1,4 +1,6 @@
 from .cli import add_runtime_args, parse_runtime_args
 from .config import check_top_level_keys, load_config
+from .model_zoo import get_model, list_models
 
-__all__ = ['add_runtime_args', 'parse_runtime_args', 'check_top_level_keys', 'load_config']
+__all__ = ['add_runtime_args', 'parse_runtime_args', 'check_top_level_keys', 'load_config',
+           'get_model', 'list_models']
