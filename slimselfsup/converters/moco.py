@@ -54,7 +54,8 @@ def to_teacher_layout(state_dict: StateDict, head_map: Dict[str, str],
 
 
 def moco_head_map(state_dict: StateDict, source: str) -> Dict[str, str]:
-    """MoCo v2's MLP ``fc.0``/``fc.2`` -> ``MoCoV2Neck``; v1's ``fc`` -> ``LinearNeck``."""
+    """MoCo v2's MLP ``fc.0``/``fc.2`` -> ``MoCoV2Neck``; v1's ``fc`` ->
+    ``LinearNeck``."""
     if 'fc.0.weight' in state_dict and 'fc.2.weight' in state_dict:
         return {'fc.0.': 'neck.mlp.0.', 'fc.2.': 'neck.mlp.2.'}
     if 'fc.weight' in state_dict:

@@ -107,8 +107,8 @@ def test_moco_v1_checkpoint_and_deeper_teachers(tmp_path):
     net = torchvision.models.resnet101()
     net.fc = mocov2_head()
     out = convert('moco-teacher', dict(state_dict=prefixed(net, 'module.encoder_q.')))
-    cfg = Config.fromfile(str(REPO / 'configs' / 'seed' /
-                               'seed_resnet18_8xb32-r101-mocov2-teacher-coslr-200e_in1k.py'))
+    cfg = Config.fromfile(str(REPO / 'configs' / 'seed' / 'seed_resnet18_8xb32-r101-'
+                              'mocov2-teacher-coslr-200e_in1k.py'))
     teacher = MODELS.build(cfg.model.to_dict() | dict(teacher_ckpt=None)).teacher
     assert set(out) == set(teacher.state_dict())
     teacher.load_state_dict(out, strict=True)
@@ -142,12 +142,13 @@ def test_swav_w2_shapes_match_the_wide_teacher_config():
                  for i, s in enumerate(v.shape)] if v.dim() else []
         sd['module.' + k] = torch.empty(shape, dtype=v.dtype)
     head = mlp_bn_head()
-    head[0], head[1], head[3] = nn.Linear(4096, 8192), nn.BatchNorm1d(8192), nn.Linear(8192, 128)
+    head = nn.Sequential(nn.Linear(4096, 8192), nn.BatchNorm1d(8192), nn.ReLU(),
+                         nn.Linear(8192, 128))
     sd.update(OrderedDict(('module.projection_head.' + k, v)
                           for k, v in head.state_dict().items()))
     out = convert('swav-teacher', sd)
-    cfg = Config.fromfile(str(REPO / 'configs' / 'seed' /
-                               'seed_resnet18_8xb32-r50w2-swav-teacher-coslr-200e_in1k.py'))
+    cfg = Config.fromfile(str(REPO / 'configs' / 'seed' / 'seed_resnet18_8xb32-r50w2-'
+                              'swav-teacher-coslr-200e_in1k.py'))
     teacher = MODELS.build(cfg.model.to_dict() | dict(teacher_ckpt=None)).teacher
     ours = teacher.state_dict()
     assert set(out) == set(ours)
@@ -182,7 +183,8 @@ def test_own_checkpoint(tmp_path):
     ckpt = dict(meta=dict(epoch=200), state_dict=moco.state_dict(), message_hub={})
     out = torch.load(run_tool('slimselfsup-teacher', ckpt, tmp_path),
                      weights_only=True)['state_dict']
-    assert set(out) == {k for k in moco.state_dict() if k.startswith(('backbone.', 'neck.'))}
+    assert set(out) == {k for k in moco.state_dict()
+                        if k.startswith(('backbone.', 'neck.'))}
     teacher = dict(backbone=cfg.model.backbone.to_dict(), neck=cfg.model.neck.to_dict())
     model = load_teacher(teacher, tmp_path / 'slimselfsup-teacher_out.pth')
     assert torch.equal(model.teacher['backbone'].conv1.weight, moco.backbone.conv1.weight)
@@ -200,7 +202,8 @@ def test_mismatches_name_the_keys(tmp_path, capsys):
                               str(tmp_path / 'out.pth')]) == 2
     assert 'extra.weight' in capsys.readouterr().err
     # a missing tensor converts, but strict loading names it
-    del sd['module.encoder_q.extra.weight'], sd['module.encoder_q.layer4.2.bn3.running_var']
+    del sd['module.encoder_q.extra.weight']
+    del sd['module.encoder_q.layer4.2.bn3.running_var']
     path = run_tool('moco-teacher', dict(state_dict=sd), tmp_path)
     with pytest.raises(ConversionError,
                        match=r"missing keys \['backbone.layer4.2.bn3.running_var'\]"):
@@ -208,8 +211,9 @@ def test_mismatches_name_the_keys(tmp_path, capsys):
     # a MoCo v2 file loaded into a SimCLR-style teacher names the head keys
     sd = prefixed(net, 'module.encoder_q.')
     path = run_tool('moco-teacher', dict(state_dict=sd), tmp_path)
-    with pytest.raises(ConversionError, match=r'missing keys \[.*neck.bn0.*unexpected keys'
-                       r" \['neck.mlp.0.bias'"):
+    with pytest.raises(ConversionError,
+                       match=r'missing keys \[.*neck.bn0.*'
+                       r"unexpected keys \['neck.mlp.0.bias'"):
         load_teacher(SIMCLR_TEACHER, path)
     # the wrong converter for a layout, and a head-less checkpoint
     with pytest.raises(ConversionError, match='module.encoder_q.'):

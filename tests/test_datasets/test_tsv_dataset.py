@@ -63,7 +63,8 @@ def test_lineidx_is_generated_when_missing(tsv, tmp_path):
     copy = tmp_path / 'copy.tsv'
     copy.write_bytes(tsv.read_bytes())
     ds = TSVDataset(ann_file=str(copy))
-    assert (tmp_path / 'copy.lineidx').read_text() == tsv.with_suffix('.lineidx').read_text()
+    expected = tsv.with_suffix('.lineidx').read_text()
+    assert (tmp_path / 'copy.lineidx').read_text() == expected
     assert np.array_equal(ds.get_data_info(7)['img'],
                           TSVDataset(ann_file=str(tsv)).get_data_info(7)['img'])
 

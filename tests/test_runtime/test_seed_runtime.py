@@ -4,7 +4,6 @@ import importlib.util
 import os
 from pathlib import Path
 
-import pytest
 import torch
 
 from slimselfsup.apis import load_config
@@ -42,8 +41,8 @@ def test_cifar_recipe_trains_from_tsv_with_knn(tmp_path):
                        teacher=dict(backbone=tiny, neck=dict(cfg.model.neck, **neck)))
     teacher = MODELS.build(teacher_cfg).teacher
     ckpt = tmp_path / 'teacher.pth'
-    torch.save(dict(state_dict=dict(teacher.state_dict(), **{'queue.ptr': torch.zeros(1)})),
-               ckpt)
+    extra = {'queue.ptr': torch.zeros(1)}
+    torch.save(dict(state_dict=dict(teacher.state_dict(), **extra)), ckpt)
 
     train_tsv, test_tsv = tsv_of('train', 8, tmp_path), tsv_of('test', 5, tmp_path)
     view = cfg.train_dataloader.dataset.pipeline[1]  # MultiView of the recipe

@@ -5,7 +5,8 @@ The claim of SEED (arXiv 2101.04731) at CIFAR scale, with this toolbox's recipes
 1. teacher: ResNet-50 (3x3 stem) pretrained with MoCo v2
    (``configs/seed/mocov2_resnet50-cifar_1xb512-coslr-200e_cifar10.py``);
 2. SEED: ResNet-18 student distilled from it
-   (``configs/seed/seed_resnet18-cifar_1xb512-r50-cifar-mocov2-teacher-coslr-200e_cifar10.py``);
+   (``configs/seed/seed_resnet18-cifar_1xb512-r50-cifar-mocov2-teacher-coslr-
+   200e_cifar10.py``);
 3. baseline: the same ResNet-18 trained with MoCo v2 alone
    (``configs/mocov2/mocov2_resnet18-cifar_1xb512-coslr-200e_cifar10.py``).
 
@@ -62,7 +63,8 @@ def train(cfg) -> dict:
 
 
 def table(rows: List[tuple]) -> List[str]:
-    out = ['| model | pretraining | epochs | kNN top-1 | kNN top-5 |', '|---|---|---|---|---|']
+    out = ['| model | pretraining | epochs | kNN top-1 | kNN top-5 |',
+           '|---|---|---|---|---|']
     out += [f'| {m} | {how} | {e} | {r["top1"]:.2f} | {r["top5"]:.2f} |'
             for m, how, e, r in rows]
     return out

@@ -9,7 +9,8 @@ reproducible. Files are written under temporary names and renamed at the end.
 
 Example::
 
-    python tools/dataset_converters/folder2tsv.py data/imagenet/train data/imagenet/train.tsv
+    python tools/dataset_converters/folder2tsv.py data/imagenet/train \
+        data/imagenet/train.tsv
 """
 import argparse
 import base64

@@ -154,7 +154,8 @@ class SEED(BaseSelfSupervisor):
         if self.small_queue is not None:
             small = torch.cat(views[1:])
             t_small = self._teacher(small)
-            small_losses = self.head.loss(self._student(small), t_small, self.small_queue())
+            small_losses = self.head.loss(self._student(small), t_small,
+                                          self.small_queue())
             losses = dict(loss=losses['loss'] + small_losses['loss'],
                           ce_big=losses['loss'].detach(),
                           ce_small=small_losses['loss'].detach(),

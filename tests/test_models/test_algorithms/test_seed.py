@@ -5,7 +5,7 @@ from mmengine.optim import build_optim_wrapper
 
 from slimselfsup.converters import ConversionError
 from slimselfsup.registry import MODELS
-from .common import PREPROCESSOR, TINY_RESNET, loss_on, train_steps, two_views
+from .common import PREPROCESSOR, TINY_RESNET, loss_on, train_steps
 
 NECK = dict(type='MoCoV2Neck', in_channels=128, hid_channels=64, out_channels=16)
 TEACHER = dict(backbone=dict(TINY_RESNET, depth=34), neck=NECK)
@@ -47,7 +47,8 @@ def test_teacher_is_frozen_eval_and_outside_the_optimizer(teacher_ckpt, real_ima
     assert not any(m.training for m in model.teacher.modules())
     wrapper = build_optim_wrapper(model, dict(optimizer=dict(type='SGD', lr=0.1)))
     in_optim = {id(p) for g in wrapper.optimizer.param_groups for p in g['params']}
-    assert not in_optim & {id(t) for t in model.teacher.state_dict(keep_vars=True).values()}
+    teacher = model.teacher.state_dict(keep_vars=True).values()
+    assert not in_optim & {id(t) for t in teacher}
     assert in_optim == {id(p) for p in model.parameters()}
 
     teacher0 = {k: v.clone() for k, v in model.teacher.state_dict().items()}
@@ -93,7 +94,8 @@ def test_queue_holds_teacher_embeddings_and_is_saved(teacher_ckpt, real_images):
     assert int(model.queue.ptr) == 16
     model.eval()
     with torch.no_grad():
-        x = model.data_preprocessor(dict(inputs=inputs, data_samples=None), True)['inputs']
+        x = model.data_preprocessor(dict(inputs=inputs, data_samples=None),
+                                    True)['inputs']
         expected = model._teacher(x[0])
     assert torch.allclose(model.queue.queue[:16], expected, atol=1e-5)
     keys = model.state_dict()
@@ -133,7 +135,8 @@ def test_small_patches_use_a_second_queue(teacher_ckpt, real_images):
     assert int(model.queue.ptr) == 16 and int(model.small_queue.ptr) == 16
     model.eval()
     with torch.no_grad():
-        x = model.data_preprocessor(dict(inputs=inputs, data_samples=None), True)['inputs']
+        x = model.data_preprocessor(dict(inputs=inputs, data_samples=None),
+                                    True)['inputs']
         out = model.loss(x, None)
         expected = model._teacher(x[1])  # the first small view of every image
     assert torch.allclose(model.small_queue.queue[:16], expected, atol=1e-5)

@@ -47,7 +47,8 @@ def test_default_teacher_temperature_is_infonce_with_teacher_positive():
     logits = torch.cat([(S * T).sum(1, keepdim=True), S @ Q.t()], 1) / 0.2
     infonce = F.cross_entropy(logits, torch.zeros(2, dtype=torch.long))
     assert out['loss'].item() == pytest.approx(infonce.item(), rel=1e-5)
-    assert out['agree'].item() == pytest.approx(0.5)  # student row 1 peaks at q_1, not at t
+    # the student's row 1 peaks at q_1, not at t
+    assert out['agree'].item() == pytest.approx(0.5)
 
 
 def test_gradient_reaches_student_only_and_half_precision_is_safe():
