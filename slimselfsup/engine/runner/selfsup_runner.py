@@ -128,3 +128,26 @@ class SelfSupRunner(Runner):
                 osp.splitext(str(self._load_from))[1] in ('.pth', '.pt', '.ckpt'):
             check_checkpoint(self._load_from)
         return super().load_or_resume()
+
+    def load_checkpoint(self, filename: str, map_location='cpu', strict: bool = False,
+                        revise_keys: list = [(r'^module.', '')]):
+        """mmengine's ``load_checkpoint``, strict when resuming.
+
+        mmengine loads non-strictly and only logs mismatching keys, so resuming
+        from a checkpoint of another architecture would silently continue with
+        partly random weights. ``load_from`` without ``resume`` (initialisation
+        from a different model) stays non-strict.
+        """
+        if not (self._resume and not strict):
+            return super().load_checkpoint(filename, map_location, strict, revise_keys)
+        try:
+            return super().load_checkpoint(filename, map_location, True, revise_keys)
+        except RuntimeError as err:
+            if 'do not match' not in str(err) and 'size mismatch' not in str(err):
+                raise
+            raise RuntimeError(
+                f'cannot resume from {filename}: it does not fit this model (a '
+                f'checkpoint of another architecture or config?). {err}\nTo '
+                'initialise a different model from it, set load_from without '
+                "--resume, or the backbone's init_cfg=dict(type='Pretrained', "
+                "checkpoint=..., prefix='backbone.').") from err
