@@ -115,6 +115,28 @@ def test_config_builds_with_matching_channels(path):
         assert cfg.model.roi_head.shared_head.init_cfg.prefix == 'backbone.'
 
 
+def test_c4_loads_backbone_and_res5_head_from_one_checkpoint(tmp_path):
+    from mmdet.models.backbones import ResNet
+    from mmdet.registry import MODELS
+    torch.manual_seed(0)
+    r50 = ResNet(depth=50, out_indices=(3, ))
+    ckpt = str(tmp_path / 'r50.pth')
+    state = {'backbone.' + k: v for k, v in r50.state_dict().items()}
+    torch.save({'state_dict': state}, ckpt)
+    cfg = load_config(osp.join(CFG_DIR, 'mask-rcnn_r50-c4_syncbn_8xb8-1x_coco.py'))
+    cfg.model.backbone.init_cfg.checkpoint = ckpt
+    cfg.model.roi_head.shared_head.init_cfg.checkpoint = ckpt
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        model = MODELS.build(cfg.model)
+    model.init_weights()
+    for name, value in model.backbone.state_dict().items():
+        assert torch.equal(value, state['backbone.' + name]), name
+    res5 = model.roi_head.shared_head.state_dict()
+    assert len(res5) == sum(k.startswith('backbone.layer4.') for k in state)
+    for name, value in res5.items():
+        assert torch.equal(value, state['backbone.' + name]), name
+
+
 @needs_balloon
 def test_balloon_finetune_from_our_pretraining(mocov2_r18, tmp_path):
     cfg = load_config(osp.join(CFG_DIR, 'mask-rcnn_r18-fpn_syncbn_1xb8-24e_balloon.py'))
