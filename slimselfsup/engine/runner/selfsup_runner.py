@@ -2,6 +2,7 @@
 import datetime
 import os
 import os.path as osp
+import re
 from typing import Dict, Optional
 
 import torch
@@ -151,3 +152,37 @@ class SelfSupRunner(Runner):
                 'initialise a different model from it, set load_from without '
                 "--resume, or the backbone's init_cfg=dict(type='Pretrained', "
                 "checkpoint=..., prefix='backbone.').") from err
+
+    def _init_model_weights(self) -> None:
+        """mmengine's weight initialisation; a ``Pretrained`` ``init_cfg`` whose
+        ``prefix`` matches no key raises an error naming the file and the prefixes
+        it does have (mmengine asserts ``'<prefix> is not in the pretrained
+        model'``)."""
+        try:
+            super()._init_model_weights()
+        except AssertionError as err:
+            m = re.match(r'^(.*) is not in the pretrained model$', str(err))
+            if not m:
+                raise
+            raise ValueError(wrong_prefix_message(self.model, m.group(1))) from err
+
+
+def wrong_prefix_message(model: nn.Module, prefix: str) -> str:
+    """What to tell a user whose ``init_cfg`` prefix matches no checkpoint key."""
+    ckpt = next((cfg.get('checkpoint') for cfg in (
+        getattr(m, 'init_cfg', None) for m in model.modules())
+        if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained'
+        and cfg.get('prefix') == prefix), None)
+    heads = []
+    try:
+        state = torch.load(ckpt, map_location='cpu', weights_only=True)
+        state = state.get('state_dict', state)
+        heads = sorted({'.'.join(k.split('.')[:2 if k.startswith('module.') else 1])
+                        + '.' for k in state})
+    except Exception:  # unreadable: the message still names file and prefix
+        pass
+    return (f"init_cfg=dict(type='Pretrained', prefix={prefix!r}) matches no key of "
+            f'{ckpt}; its keys start with {heads[:8]}. Set `prefix` to the part '
+            "holding the backbone (our pretraining checkpoints: 'backbone.'), or "
+            'convert the file with tools/convert_ckpt.py (strip-prefix or a converter '
+            'for its layout).')
