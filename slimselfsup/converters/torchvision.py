@@ -16,18 +16,14 @@ DEPTHS = {18: ('BasicBlock', (2, 2, 2, 2)), 34: ('BasicBlock', (3, 4, 6, 3)),
           152: ('Bottleneck', (3, 8, 36, 3))}
 
 
-def plain_resnet_arch(state: StateDict) -> dict:
-    """Depth, stem type and widths of a plain (torchvision-style) ResNet state dict.
+def resnet_layout(state: StateDict) -> dict:
+    """mmpretrain ``ResNet``/``ResNet_CIFAR`` arguments (depth, stem and base
+    channels of the stored weights) of a ResNet state dict, slimmable or plain.
 
     Raises:
-        ConversionError: The state is slimmable, has a deep stem or average-pool
-            shortcuts (ResNetV1d), or is no ResNet.
+        ConversionError: A deep stem or average-pool shortcuts (ResNetV1d), or no
+            ResNet at all.
     """
-    if any('.bns.' in k for k in state):
-        raise ConversionError(
-            'this is a slimmable ResNet (keys ...bns.<i>.*): cut one width out first '
-            '(converter slimclr with --option width=W, or '
-            'tools/model_converters/slimclr_extract.py CKPT --width W)')
     if 'stem.0.conv.weight' in state or any(
             k.endswith('downsample.1.weight') and v.dim() == 4 for k, v in state.items()):
         raise ConversionError('deep-stem / average-pool-shortcut ResNet (ResNetV1d): '
@@ -47,6 +43,21 @@ def plain_resnet_arch(state: StateDict) -> dict:
                 else 'ResNet', depth=depth,
                 stem_channels=state['conv1.weight'].shape[0],
                 base_channels=state['layer1.0.conv1.weight'].shape[0])
+
+
+def plain_resnet_arch(state: StateDict) -> dict:
+    """:func:`resnet_layout` of a plain (torchvision-style) ResNet state dict.
+
+    Raises:
+        ConversionError: The state is slimmable, has a deep stem or average-pool
+            shortcuts (ResNetV1d), or is no ResNet.
+    """
+    if any('.bns.' in k for k in state):
+        raise ConversionError(
+            'this is a slimmable ResNet (keys ...bns.<i>.*): cut one width out first '
+            '(converter slimclr with --option width=W, or '
+            'tools/model_converters/slimclr_extract.py CKPT --width W)')
+    return resnet_layout(state)
 
 
 def classifier_state(checkpoint: dict) -> StateDict:

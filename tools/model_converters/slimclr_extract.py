@@ -26,9 +26,6 @@ from typing import Dict, Optional, Sequence, Tuple
 import torch
 
 BN_KEY = re.compile(r'^(.*)\.bns\.(\d+)\.([^.]+)$')
-ARCHS = {18: ('BasicBlock', (2, 2, 2, 2)), 34: ('BasicBlock', (3, 4, 6, 3)),
-         50: ('Bottleneck', (3, 4, 6, 3)), 101: ('Bottleneck', (3, 4, 23, 3)),
-         152: ('Bottleneck', (3, 8, 36, 3))}
 TORCHVISION_FC = {'fc.weight', 'fc.bias'}
 
 
@@ -84,22 +81,8 @@ def infer_widths(state: dict) -> Tuple[float, ...]:
 
 def detect_arch(state: dict) -> dict:
     """mmpretrain ResNet arguments of the full-width network."""
-    if 'stem.0.conv.weight' in state or any('downsample.1.weight' in k for k in state):
-        raise NotImplementedError('deep_stem / avg_down ResNets are not supported')
-    if 'conv1.weight' not in state:
-        raise ValueError('no stem conv "conv1.weight" in the backbone state dict')
-    bottleneck = any(k.startswith('layer1.0.conv3.') for k in state)
-    blocks = tuple(len({k.split('.')[1] for k in state if k.startswith(f'layer{s}.')})
-                   for s in range(1, 5))
-    depth = next((d for d, a in ARCHS.items()
-                  if a == ('Bottleneck' if bottleneck else 'BasicBlock', blocks)), None)
-    if depth is None:
-        raise ValueError(f'unknown ResNet layout: blocks {blocks}, '
-                         f'{"bottleneck" if bottleneck else "basic"}')
-    cifar = state['conv1.weight'].shape[-1] == 3
-    return dict(type='ResNet_CIFAR' if cifar else 'ResNet', depth=depth,
-                stem_channels=state['conv1.weight'].shape[0],
-                base_channels=state['layer1.0.conv1.weight'].shape[0])
+    from slimselfsup.converters.torchvision import resnet_layout
+    return resnet_layout(state)
 
 
 def extract(state: dict, width: float, widths: Sequence[float],
