@@ -13,6 +13,16 @@ register_all_modules()
 
 
 @pytest.fixture(autouse=True)
+def slimselfsup_scope():
+    """Every test starts in the ``slimselfsup`` scope and leaves no scope behind:
+    a Runner makes its config's scope current for the whole process (an mmdet
+    config leaves ``mmdet``, where our types do not resolve)."""
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('slimselfsup'):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def single_thread():
     """Tiny models run far faster single-threaded on a small, shared CPU."""
     threads = torch.get_num_threads()
