@@ -19,8 +19,10 @@ _spec = importlib.util.spec_from_file_location(
     'pack_cifar_for_gpu.py')
 pack_tool = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(pack_tool)
-CONFIG = REPO / 'configs' / 'simclr' / \
-    'simclr_resnet18-cifar_1xb512-gpuaug-bf16-coslr-200e_cifar10.py'
+GPU_CONFIGS = [
+    REPO / 'configs' / 'simclr' / 'simclr_resnet18-cifar_1xb512-gpuaug-bf16-coslr-200e_cifar10.py',
+    REPO / 'configs' / 'mocov2' / 'mocov2_resnet18-cifar_1xb512-gpuaug-bf16-coslr-200e_cifar10.py',
+]
 
 
 @pytest.fixture(scope='module')
@@ -73,10 +75,11 @@ def test_bad_sources_are_named(tmp_path, pack):
                             data_root=str(tmp_path / 'other.npz')))
 
 
-def test_gpu_recipe_trains_under_the_runner(pack, tmp_path):
-    """The shipped recipe, shrunk: tensor data set -> views made by the data
-    preprocessor -> bf16 autocast SimCLR step, driven by mmengine's Runner."""
-    cfg = load_config(str(CONFIG))
+@pytest.mark.parametrize('config', GPU_CONFIGS, ids=lambda p: p.parent.name)
+def test_gpu_recipe_trains_under_the_runner(pack, tmp_path, config):
+    """The shipped recipes, shrunk: tensor data set -> views made by the data
+    preprocessor -> bf16 autocast SimCLR / MoCo v2 step, driven by mmengine's Runner."""
+    cfg = load_config(str(config))
     cfg.work_dir = str(tmp_path)
     cfg.train_dataloader.batch_size = 16
     cfg.train_dataloader.dataset.update(data_root=str(pack), device='cpu',
