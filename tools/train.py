@@ -20,8 +20,9 @@ def parse_args() -> argparse.Namespace:
         help='resume from the given checkpoint, or from the latest checkpoint '
         'in the work dir when no path is given')
     parser.add_argument('--amp', action='store_true',
-                        help='enable automatic mixed precision (bf16 on GPUs that '
-                        'support it, else fp16)')
+                        help='enable automatic mixed precision: bf16 without a loss '
+                        'scaler (BF16OptimWrapper) on GPUs that support it, else fp16 '
+                        'with dynamic loss scaling')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the learning rate by the total batch size '
                         '(rule from `auto_scale_lr.mode`: linear or sqrt)')
@@ -40,11 +41,16 @@ def merge_args(cfg, args):
     if args.amp:
         import torch
         wrapper = cfg.optim_wrapper
-        if wrapper.get('type', 'OptimWrapper') != 'AmpOptimWrapper':
-            wrapper.type = 'AmpOptimWrapper'
-            wrapper.setdefault('loss_scale', 'dynamic')
-            if torch.cuda.is_available() and torch.cuda.is_bf16_supported():
-                wrapper.setdefault('dtype', 'bfloat16')
+        if wrapper.get('type', 'OptimWrapper') == 'OptimWrapper':
+            bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+            if bf16 and cfg.get('default_scope', 'slimselfsup') == 'slimselfsup':
+                # bf16 needs no loss scaler, so no host sync per step
+                wrapper.type = 'BF16OptimWrapper'
+            else:  # e.g. mmdet configs, whose scope does not see our wrapper
+                wrapper.type = 'AmpOptimWrapper'
+                wrapper.setdefault('loss_scale', 'dynamic')
+                if bf16:
+                    wrapper.setdefault('dtype', 'bfloat16')
     if args.auto_scale_lr:
         cfg.setdefault('auto_scale_lr', {})
         cfg.auto_scale_lr.enable = True
