@@ -38,3 +38,14 @@ def test_smoke_run_prints_one_row_per_width(tmp_path, capsys):
     assert ckpt['state_dict']['backbone.conv1.weight'].shape[0] == 32
     slim = torch.load(tmp_path / 'slimclr' / 'epoch_1.pth', map_location='cpu')
     assert slim['state_dict']['backbone.conv1.weight'].shape[0] == 64
+
+
+def test_shorter_budget_keeps_slow_start_at_half_of_training():
+    tool = load_tool()
+    from slimselfsup.apis import load_config
+    cfg = load_config(osp.join(REPO, tool.CONFIGS['mocov2'][0]))
+    assert (cfg.model.slim_start_epoch, cfg.train_cfg.max_epochs) == (100, 200)
+    tool.rescale_schedule(cfg, 50)
+    assert cfg.train_cfg.max_epochs == 50
+    assert cfg.model.slim_start_epoch == 25
+    assert (cfg.param_scheduler[0].T_max, cfg.param_scheduler[0].end) == (50, 50)

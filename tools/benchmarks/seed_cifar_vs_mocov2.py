@@ -22,11 +22,15 @@ handful of images (CPU, CI): it checks the wiring and says nothing about accurac
 import argparse
 import copy
 import os.path as osp
+import sys
 from typing import List, Optional
 
 from slimselfsup.apis import load_config
 from slimselfsup.registry import RUNNERS
 from slimselfsup.utils import register_all_modules
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from short_runs import point_loaders_at, rescale_schedule  # noqa: E402
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TEACHER = 'configs/seed/mocov2_resnet50-cifar_1xb512-coslr-200e_cifar10.py'
@@ -39,17 +43,9 @@ def prepare(path: str, data_root: str, work_dir: str, epochs: int, smoke: bool):
     """Load a recipe and point its training and kNN loaders at ``data_root``."""
     cfg = load_config(osp.join(REPO, path))
     cfg.work_dir = work_dir
-    cfg.train_cfg.max_epochs = epochs
-    cfg.param_scheduler = [dict(type='CosineAnnealingLR', T_max=epochs, by_epoch=True,
-                                begin=0, end=epochs)]
-    hook = next(h for h in cfg.custom_hooks if h['type'] == 'KNNHook')
-    hook['interval'] = epochs
-    for loader in (cfg.train_dataloader, hook['train_dataloader'],
-                   hook['val_dataloader']):
-        loader['dataset'].update(data_root=data_root)
-        if smoke:
-            loader['dataset']['indices'] = 8
-            loader.update(batch_size=4, num_workers=0, persistent_workers=False)
+    rescale_schedule(cfg, epochs)
+    next(h for h in cfg.custom_hooks if h['type'] == 'KNNHook')['interval'] = epochs
+    point_loaders_at(cfg, data_root, smoke_images=8 if smoke else None, smoke_batch=4)
     if smoke:
         cfg.model.queue_len = 16
     return cfg

@@ -16,12 +16,16 @@ which checks the wiring and says nothing about accuracy.
 import argparse
 import copy
 import os.path as osp
+import sys
 from typing import Dict, List, Sequence
 
 from slimselfsup.apis import load_config
 from slimselfsup.models.slimmable import slim_channels
 from slimselfsup.registry import RUNNERS
 from slimselfsup.utils import register_all_modules
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from short_runs import point_loaders_at, rescale_schedule  # noqa: E402
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = {
@@ -32,17 +36,6 @@ CONFIGS = {
                'coslr-200e_cifar10.py',
                'configs/simclr/simclr_resnet18-cifar_1xb512-coslr-200e_cifar10.py'),
 }
-
-
-def set_data(cfg, data_root: str, smoke: bool) -> None:
-    """Point the training and kNN loaders at ``data_root`` (``smoke``: tiny)."""
-    hook = next(h for h in cfg.custom_hooks if h['type'] == 'KNNHook')
-    for loader in (cfg.train_dataloader, hook['train_dataloader'],
-                   hook['val_dataloader']):
-        loader['dataset'].update(data_root=data_root)
-        if smoke:
-            loader['dataset']['indices'] = 40
-            loader.update(batch_size=8, num_workers=0, persistent_workers=False)
 
 
 def scale_plain(cfg, width: float) -> None:
@@ -60,7 +53,7 @@ def run(cfg, work_dir: str, epochs: int, smoke: bool) -> Dict[float, dict]:
     """Train ``cfg``; returns ``{width: knn result}`` of the final kNN."""
     cfg = copy.deepcopy(cfg)
     cfg.work_dir = work_dir
-    cfg.train_cfg.max_epochs = epochs
+    rescale_schedule(cfg, epochs)  # keeps slow start at its fraction of training
     cfg.setdefault('runner_type', 'SelfSupRunner')
     hook_cfg = next(h for h in cfg.custom_hooks if h['type'] == 'KNNHook')
     hook_cfg['interval'] = epochs
@@ -101,7 +94,8 @@ def main(argv=None) -> None:
     slim_path, plain_path = (osp.join(REPO, p) for p in CONFIGS[args.algo])
 
     slim_cfg = load_config(slim_path)
-    set_data(slim_cfg, args.data_root, args.smoke)
+    point_loaders_at(slim_cfg, args.data_root, smoke_images=40 if args.smoke else None,
+                     smoke_batch=8)
     widths = tuple(args.widths or slim_cfg.model.backbone.widths)
     slim_cfg.model.backbone.widths = slim_cfg.model.neck.widths = widths
     if 'predictor' in slim_cfg.model:
@@ -112,7 +106,8 @@ def main(argv=None) -> None:
     alone = {}
     for w in widths:
         cfg = load_config(plain_path)
-        set_data(cfg, args.data_root, args.smoke)
+        point_loaders_at(cfg, args.data_root, smoke_images=40 if args.smoke else None,
+                         smoke_batch=8)
         scale_plain(cfg, w)
         alone[w] = run(cfg, osp.join(args.work_dir, f'alone_w{w}'), args.epochs,
                        args.smoke)[None]

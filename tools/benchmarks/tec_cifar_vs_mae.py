@@ -24,6 +24,7 @@ from typing import Dict, List, Optional
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, REPO)
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 import torch  # noqa: E402
 from mmengine.config import Config  # noqa: E402
@@ -32,6 +33,7 @@ from slimselfsup.apis import load_config  # noqa: E402
 from slimselfsup.converters import convert  # noqa: E402
 from slimselfsup.registry import RUNNERS  # noqa: E402
 from slimselfsup.utils import register_all_modules  # noqa: E402
+from short_runs import point_loaders_at, rescale_schedule  # noqa: E402
 
 CFG = osp.join(REPO, 'configs', 'tec')
 MAE_CFG = osp.join(CFG, 'mae_vit-tiny-p4_1xb256-amp-coslr-400e_cifar10.py')
@@ -41,30 +43,11 @@ SMOKE_ARCH = dict(arch=dict(embed_dims=48, num_layers=3, num_heads=3,
                             feedforward_channels=96), img_size=32, patch_size=8)
 
 
-def rescale_schedule(cfg: Config, epochs: int) -> None:
-    """Set ``max_epochs`` and stretch the epoch-based schedulers to it."""
-    scale = epochs / cfg.train_cfg.max_epochs
-    cfg.train_cfg.max_epochs = epochs
-    for sched in cfg.get('param_scheduler', []):
-        if 'begin' in sched:
-            sched['begin'] = round(sched['begin'] * scale)
-        for key in ('end', 'T_max'):
-            if key in sched:
-                sched[key] = max(1, round(sched[key] * scale))
-
-
 def prepare(cfg: Config, args: argparse.Namespace, work_dir: str, epochs: int) -> Config:
     rescale_schedule(cfg, epochs)
     cfg.work_dir = work_dir
-    loaders = [cfg.train_dataloader] + [cfg[k] for k in ('val_dataloader',
-                                                         'test_dataloader') if k in cfg]
-    loaders += [h[k] for h in cfg.get('custom_hooks', []) for k in
-                ('train_dataloader', 'val_dataloader') if k in h]
-    for loader in loaders:
-        loader.dataset.data_root = args.data_root
-        if args.smoke:
-            loader.update(batch_size=16, num_workers=0, persistent_workers=False)
-            loader.dataset.indices = 32
+    point_loaders_at(cfg, args.data_root, smoke_images=32 if args.smoke else None,
+                     smoke_batch=16)
     if args.smoke or not torch.cuda.is_available():
         cfg.optim_wrapper.type = 'OptimWrapper'
         cfg.optim_wrapper.pop('loss_scale', None)
