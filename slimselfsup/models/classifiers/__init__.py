@@ -1,3 +1,3 @@
-from .slimmable_classifier import SlimmableClassifier, soft_cross_entropy
+from .slimmable_classifier import SlimmableClassifier
 
-__all__ = ['SlimmableClassifier', 'soft_cross_entropy']
+__all__ = ['SlimmableClassifier']

@@ -10,17 +10,10 @@ from mmpretrain.structures import DataSample
 from torch import nn
 
 from slimselfsup.registry import MODELS
+from ..losses import soft_cross_entropy
 from ..slimmable import set_width
 
 LOSS_MODES = ('ce', 'inplace_distill', 'inplace_distill_mixed')
-
-
-def soft_cross_entropy(logits: torch.Tensor,
-                       target_logits: torch.Tensor) -> torch.Tensor:
-    """``-mean_n sum_j softmax(target)_j * log_softmax(logits)_j``; the target is
-    detached (stop-gradient)."""
-    target = F.softmax(target_logits.detach().float(), dim=1)
-    return -(target * F.log_softmax(logits.float(), dim=1)).sum(dim=1).mean()
 
 
 @MODELS.register_module()
@@ -183,4 +176,4 @@ class SlimmableClassifier(ImageClassifier):
         return data_samples
 
 
-__all__ = ['SlimmableClassifier', 'soft_cross_entropy']
+__all__ = ['SlimmableClassifier']

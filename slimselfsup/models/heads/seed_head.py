@@ -3,9 +3,9 @@ from typing import Dict, Optional
 
 import torch
 from mmengine.model import BaseModule
-from torch.nn import functional as F
 
 from slimselfsup.registry import MODELS
+from ..losses import soft_cross_entropy
 
 
 @MODELS.register_module()
@@ -72,9 +72,10 @@ class SEEDHead(BaseModule):
                              f'a queue (K, D); got {tuple(student.shape)}, '
                              f'{tuple(teacher.shape)} and {tuple(queue.shape)}')
         teacher, queue = teacher.detach().float(), queue.detach().float()
-        z_s = self.logits(student.float(), teacher, queue) / self.student_temperature
-        z_t = self.logits(teacher, teacher, queue) / self.teacher_temperature
-        target = F.softmax(z_t, dim=1)
-        loss = -(target * F.log_softmax(z_s, dim=1)).sum(dim=1).mean()
-        agree = (z_s.argmax(dim=1) == z_t.argmax(dim=1)).float().mean()
+        s_logits = self.logits(student.float(), teacher, queue)
+        t_logits = self.logits(teacher, teacher, queue)
+        loss = soft_cross_entropy(s_logits, t_logits, self.student_temperature,
+                                  self.teacher_temperature)
+        # temperatures are positive, so they do not move the argmax
+        agree = (s_logits.argmax(dim=1) == t_logits.argmax(dim=1)).float().mean()
         return dict(loss=loss * self.loss_weight, agree=agree.detach())

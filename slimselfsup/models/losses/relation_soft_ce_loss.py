@@ -1,9 +1,9 @@
 """TEC's patch-relation loss: soft cross-entropy to tempered attention logits."""
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from slimselfsup.registry import MODELS
+from .soft_distill import soft_cross_entropy
 
 
 @MODELS.register_module()
@@ -34,6 +34,5 @@ class RelationSoftCELoss(nn.Module):
         if pred.shape != target.shape:
             raise ValueError(f'RelationSoftCELoss: pred {tuple(pred.shape)} and target '
                              f'{tuple(target.shape)} differ')
-        p = F.softmax(target.float() / self.tau, dim=-1)
-        loss = -(p * F.log_softmax(pred.float(), dim=-1)).sum(dim=-1).mean()
+        loss = soft_cross_entropy(pred, target, target_temperature=self.tau, dim=-1)
         return self.loss_weight * loss

@@ -6,6 +6,28 @@ from torch.nn import functional as F
 from slimselfsup.registry import MODELS
 
 
+def soft_cross_entropy(logits: torch.Tensor, target_logits: torch.Tensor,
+                       temperature: float = 1.0, target_temperature: float = 1.0,
+                       dim: int = 1) -> torch.Tensor:
+    """``-mean sum_j softmax(t / tau_t)_j * log softmax(z / tau)_j`` over ``dim``.
+
+    The soft cross-entropy of SlimCLR's distillation, SEED, TEC's relation loss and
+    in-place distillation: computed in float32 (so mixed precision does not round
+    flat or very sharp softmaxes), the target detached (no gradient reaches it),
+    averaged over every other dimension.
+
+    Args:
+        logits (torch.Tensor): Student logits ``z``.
+        target_logits (torch.Tensor): Teacher logits ``t``, same shape.
+        temperature (float): ``tau``. Defaults to 1.0.
+        target_temperature (float): ``tau_t``. Defaults to 1.0.
+        dim (int): The class dimension. Defaults to 1.
+    """
+    target = F.softmax(target_logits.detach().float() / target_temperature, dim=dim)
+    log_prob = F.log_softmax(logits.float() / temperature, dim=dim)
+    return -(target * log_prob).sum(dim=dim).mean()
+
+
 @MODELS.register_module()
 class SoftDistillLoss(nn.Module):
     """Knowledge distillation by soft cross-entropy (Hinton et al., 2015).
@@ -54,7 +76,6 @@ class SoftDistillLoss(nn.Module):
             raise ValueError('expected student and teacher logits of the same (N, C) '
                              f'shape, got {tuple(student.shape)} and '
                              f'{tuple(teacher.shape)}')
-        target = F.softmax(teacher.detach().float() / self.teacher_temperature, dim=1)
-        log_prob = F.log_softmax(student.float() / self.student_temperature, dim=1)
-        loss = -(target * log_prob).sum(dim=1).mean()
+        loss = soft_cross_entropy(student, teacher, self.student_temperature,
+                                  self.teacher_temperature)
         return loss * self.student_temperature**2 * self.loss_weight
