@@ -10,10 +10,6 @@ set -e
 CONFIG=$1
 GPUS=$2
 PRETRAIN=$3
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
 ROOT="$(cd "$(dirname "$0")/../../.." && pwd)"
 if [ -z "$PRETRAIN" ]; then
     echo "usage: $0 CONFIG GPUS PRETRAIN [train.py options] (PRETRAIN: checkpoint or none)" >&2
@@ -23,8 +19,4 @@ source "$(dirname "$0")/pretrain_args.sh"
 ARGS_TEXT=$(pretrain_cfg_options "$CONFIG" "$PRETRAIN" "${@:4}")
 mapfile -t ARGS <<< "$ARGS_TEXT"
 
-PYTHONPATH="$ROOT:$PYTHONPATH" \
-python -m torch.distributed.run \
-    --nnodes="$NNODES" --node_rank="$NODE_RANK" --master_addr="$MASTER_ADDR" \
-    --nproc_per_node="$GPUS" --master_port="$PORT" \
-    "$ROOT/tools/train.py" "$CONFIG" --launcher pytorch "${ARGS[@]}"
+bash "$ROOT/tools/dist_train.sh" "$CONFIG" "$GPUS" "${ARGS[@]}"

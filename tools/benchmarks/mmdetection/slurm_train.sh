@@ -22,14 +22,6 @@ source "$(dirname "$0")/pretrain_args.sh"
 ARGS_TEXT=$(pretrain_cfg_options "$CONFIG" "$PRETRAIN" "${@:4}")
 mapfile -t ARGS <<< "$ARGS_TEXT"
 
-set -x
-PYTHONPATH="$ROOT:$PYTHONPATH" \
-srun -p "${PARTITION}" \
-    --job-name="${JOB_NAME}" \
-    --gres=gpu:"${GPUS_PER_NODE}" \
-    --ntasks="${GPUS}" \
-    --ntasks-per-node="${GPUS_PER_NODE}" \
-    --cpus-per-task="${CPUS_PER_TASK}" \
-    --kill-on-bad-exit=1 \
-    ${SRUN_ARGS} \
-    python -u "$ROOT/tools/train.py" "$CONFIG" --launcher slurm "${ARGS[@]}"
+# the generic launcher, with no WORK_DIR (train.py derives it from the config)
+GPUS=$GPUS GPUS_PER_NODE=$GPUS_PER_NODE CPUS_PER_TASK=$CPUS_PER_TASK SRUN_ARGS=$SRUN_ARGS \
+    bash "$ROOT/tools/slurm_train.sh" "$PARTITION" "$JOB_NAME" "$CONFIG" "" "${ARGS[@]}"
