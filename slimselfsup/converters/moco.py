@@ -9,7 +9,8 @@ import re
 from collections import OrderedDict
 from typing import Dict
 
-from .registry import ConversionError, StateDict, register_converter, unwrap_state_dict
+from .registry import (ConversionError, StateDict, register_converter, strip_prefix,
+                       unwrap_state_dict)
 
 #: torchvision / mmpretrain ResNet trunk parameter names.
 RESNET_TRUNK = re.compile(r'^(conv1|bn1|layer[1-4])\.')
@@ -68,8 +69,7 @@ def take_prefix(state_dict: StateDict, prefixes, source: str) -> StateDict:
     """Keys under the first of ``prefixes`` present, prefix removed; others dropped."""
     for prefix in prefixes:
         if any(k.startswith(prefix) for k in state_dict):
-            return OrderedDict((k[len(prefix):], v) for k, v in state_dict.items()
-                               if k.startswith(prefix))
+            return strip_prefix(state_dict, prefix, drop_others=True)
     raise ConversionError(f'{source}: no key starts with any of {list(prefixes)}; '
                           f'first keys: {list(state_dict)[:5]}')
 
