@@ -1,7 +1,7 @@
 _base_ = [
     '../_base_/models/mocov2_resnet50.py',
-    '../_base_/datasets/cifar10_mocov2.py',
-    '../_base_/datasets/cifar10_knn.py',
+    '../_base_/datasets/cifar10_bs256_mocov2.py',
+    '../_base_/datasets/cifar10_bs256_knn.py',
     '../_base_/schedules/sgd_coslr-200e.py',
     '../_base_/default_runtime.py',
 ]

@@ -1,6 +1,6 @@
 _base_ = [
-    '../_base_/models/slimclr_mocov2_resnet50.py',
-    '../_base_/datasets/imagenet_mocov2.py',
+    '../_base_/models/slimclr-mocov2_slimmable-resnet50.py',
+    '../_base_/datasets/imagenet_bs32_mocov2.py',
     '../_base_/schedules/sgd_coslr-200e.py',
     '../_base_/default_runtime.py',
 ]

@@ -1,7 +1,7 @@
 # SimCLR CIFAR-10 pretraining data read from an LMDB of the JPEGs
 # (tools/dataset_converters/folder2lmdb.py data/cifar10/train data/cifar10_lmdb/train)
-# instead of class folders; augmentation unchanged (cifar10_simclr.py).
-_base_ = ['./cifar10_simclr.py']
+# instead of class folders; augmentation unchanged (cifar10_bs512_simclr.py).
+_base_ = ['./cifar10_bs512_simclr.py']
 
 train_pipeline = [
     dict(type='DecodeImage'),  # the LMDB holds the files' bytes

@@ -3,8 +3,8 @@
 # x 2T), momentum 0.99 -> 1 (cosine), projector 2048w-4096w-256 (last BN without
 # affine, Linear init N(0, 0.01)), predictor 256-4096w-256 (only the hidden layer is
 # slimmed, PyTorch default init). Online distillation of the full width's q.k/T
-# (soft CE, tau 1/1, alpha 0.5), loss weights mode 5; the sub-networks join at
-# `slim_start_epoch` (half of training).
+# (soft CE, tau 1/1, alpha 0.5), loss weights `full_plus_others` (the reference's
+# mode 5); the sub-networks join at `slim_start_epoch` (half of training).
 widths = (1.0, 0.75, 0.5, 0.25)
 temperature = 1.0
 model = dict(
@@ -15,7 +15,7 @@ model = dict(
     distill_alpha=0.5,
     distill_loss=dict(
         type='SoftDistillLoss', teacher_temperature=1.0, student_temperature=1.0),
-    loss_weights=5,
+    loss_weights='full_plus_others',  # the reference's --slim_loss_weighted 5
     backbone=dict(
         type='SlimmableResNet', depth=50, widths=widths, zero_init_residual=True),
     neck=dict(

@@ -1,8 +1,8 @@
-# CIFAR-10 evaluation data: the kNN loaders of cifar10_knn.py plus a linear probe
+# CIFAR-10 evaluation data: the kNN loaders of cifar10_bs256_knn.py plus a linear probe
 # (train: RandomCrop 32 with 4 px padding and horizontal flip; val/test: plain)
 # for an ImageClassifier on frozen features. Class folders
 # <data_root>/{train,test}/<class>/*.jpg.
-_base_ = ['./cifar10_knn.py']
+_base_ = ['./cifar10_bs256_knn.py']
 
 # A linear probe reports accuracy itself; it does not need the kNN monitor.
 custom_hooks = []

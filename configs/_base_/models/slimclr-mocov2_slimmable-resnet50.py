@@ -3,8 +3,9 @@
 # 1.0 .75 .5 .25, K=65536, m=0.999, T=0.2, MLP head 2048w-2048w-128 with biases and
 # no BN (Linear init N(0, 0.01)), zero-init of every width's last residual BN. Online
 # distillation from the full width (soft CE, tau 5/5, alpha 0.5) and loss weights
-# mode 5 ((2.5, 1, 1, 1)); the sub-networks join at `slim_start_epoch` (half of
-# training, set per schedule). To change the widths, set them in backbone and neck.
+# `full_plus_others` ((2.5, 1, 1, 1), the reference's mode 5); the sub-networks join
+# at `slim_start_epoch` (half of training, set per schedule). To change the widths,
+# set them in backbone and neck.
 widths = (1.0, 0.75, 0.5, 0.25)
 model = dict(
     type='SlimCLRMoCoV2',
@@ -16,7 +17,7 @@ model = dict(
     distill_alpha=0.5,
     distill_loss=dict(
         type='SoftDistillLoss', teacher_temperature=5.0, student_temperature=5.0),
-    loss_weights=5,
+    loss_weights='full_plus_others',  # the reference's --slim_loss_weighted 5
     backbone=dict(
         type='SlimmableResNet',
         depth=50,

@@ -3,7 +3,7 @@
 # of 96x96 (`swav_small_aug`: scale (0.05, 0.14)), both with the MoCo v2 colour
 # jitter, grayscale, blur and flip. Inputs reach the model as [big, small_1..small_6];
 # use with `model.small_patches=True`.
-_base_ = './imagenet_seed_swav.py'
+_base_ = './imagenet_bs32_seed-swav.py'
 
 small_view_pipeline = [
     dict(

@@ -3,8 +3,8 @@
 # cosine, 100 epochs. Pass the checkpoint with
 #   --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/.../epoch_200.pth
 _base_ = [
-    '../../../_base_/datasets/cifar10_eval.py',
-    '../../../_base_/default_runtime.py',
+    '../../_base_/datasets/cifar10_bs256.py',
+    '../../_base_/default_runtime.py',
 ]
 model = dict(
     type='ImageClassifier',

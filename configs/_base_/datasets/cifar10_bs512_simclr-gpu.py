@@ -3,7 +3,7 @@
 # tools/dataset_converters/pack_cifar_for_gpu.py, or class folders
 # <data_root>/train/<class>/*.jpg) and keeps them as one uint8 tensor; the views are
 # made on the GPU by GPUMultiViewDataPreprocessor with the augmentation of
-# cifar10_simclr.py (RandomResizedCrop 32 scale (0.08, 1), flip, colour jitter
+# cifar10_bs512_simclr.py (RandomResizedCrop 32 scale (0.08, 1), flip, colour jitter
 # (0.4, 0.4, 0.4, 0.1) with p=0.8, grayscale p=0.2, no blur).
 data_root = 'data/cifar10_jpeg.npz'
 train_batch_size_per_gpu = 512

@@ -3,7 +3,7 @@
 # split, the queries). Images only go through LoadImageFromFile and PackInputs
 # (uint8 CHW tensors, the ToTensor equivalent); the model's data_preprocessor does
 # the normalisation. Every name here starts with `knn_` so this file can sit
-# next to a pretraining dataset base (e.g. cifar10_mocov2.py) in `_base_`.
+# next to a pretraining dataset base (e.g. cifar10_bs256_mocov2.py) in `_base_`.
 knn_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='PackInputs'),

@@ -1,6 +1,6 @@
 # SEED single-view data for SwAV teachers: the reference's `swav_aug`, i.e. the MoCo v2
 # colour/blur/flip recipe after a RandomResizedCrop 224 with scale (0.14, 1).
-_base_ = './imagenet_seed.py'
+_base_ = './imagenet_bs32_seed.py'
 
 view_pipeline = [
     dict(

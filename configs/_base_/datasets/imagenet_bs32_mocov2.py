@@ -3,6 +3,11 @@
 # (Chen et al., 2020, arXiv:2003.04297): RandomResizedCrop 224 scale (0.2, 1),
 # colour jitter (0.4, 0.4, 0.4, 0.1) with p=0.8, grayscale p=0.2, Gaussian blur
 # sigma in [0.1, 2] with p=0.5, horizontal flip. Batch 8 GPUs x 32 = 256.
+# The same recipe as mmpretrain's imagenet_bs32_mocov2.py, but not inherited from it:
+# `mmpretrain::` bases tag every transform with `_scope_='mmpretrain'`, which builds
+# mmpretrain's ColorJitter, whose hue shift raises OverflowError under numpy >= 2 on
+# about a third of the draws; ours (slimselfsup's ColorJitter) does not. The same holds
+# for every base here with hue jitter (SimCLR, MoCo v3).
 dataset_type = 'ImageNet'
 data_root = 'data/imagenet/'
 train_batch_size_per_gpu = 32

@@ -6,7 +6,7 @@ _base_ = [
     'mmpretrain::_base_/models/resnet50.py',
     'mmpretrain::_base_/datasets/imagenet_bs32_pil_resize.py',
     'mmpretrain::_base_/schedules/imagenet_sgd_steplr_100e.py',
-    '../../../_base_/default_runtime.py',
+    '../../_base_/default_runtime.py',
 ]
 model = dict(
     backbone=dict(

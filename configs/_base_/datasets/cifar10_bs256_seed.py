@@ -1,7 +1,7 @@
 # SEED single-view distillation data on CIFAR-10 class folders: the MoCo v2 CIFAR
-# augmentation of cifar10_mocov2.py (no blur at 32 px), one view shared by student and
+# augmentation of cifar10_bs256_mocov2.py (no blur at 32 px), one view shared by student and
 # teacher.
-_base_ = './cifar10_mocov2.py'
+_base_ = './cifar10_bs256_mocov2.py'
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
