@@ -11,7 +11,7 @@ configs, ``configs/<method>/recipe.yml``::
           epochs: the README row "..."
       - config: mocov2_resnet50_8xb32-coslr-800e_in1k.py
         base: mocov2_resnet50_8xb32-coslr-200e_in1k.py     # inherits paper/differences
-        paper: {epochs: 800}
+        paper: {epochs: 800}                               # `drop: [key]` removes one
 
 :func:`recipe_fields` reads the recipe-defining fields from a resolved config (batch
 per GPU and total, optimizer, LR and its scaling rule, weight-decay and LARS
@@ -67,11 +67,12 @@ def _default(cls_type: str, arg: str, registry=None) -> Any:
     if registry is None:
         from slimselfsup.registry import MODELS as registry
     cls = registry.get(cls_type)
-    if cls is None:
-        return None
-    param = inspect.signature(cls.__init__).parameters.get(arg)
-    return None if param is None or param.default is inspect.Parameter.empty \
-        else param.default
+    for klass in (cls.__mro__ if cls is not None else ()):
+        param = inspect.signature(klass.__init__).parameters.get(arg) \
+            if '__init__' in vars(klass) else None
+        if param is not None and param.default is not inspect.Parameter.empty:
+            return param.default
+    return None
 
 
 # ---------------------------------------------------------------- the fields
@@ -118,7 +119,8 @@ def _schedule_fields(cfg) -> Dict[str, Any]:
         by_epoch = s.get('by_epoch', True)
         if s.type == 'LinearLR' and s.get('begin', 0) == 0 and s.get('end', 0) > 0:
             unit = 'e' if by_epoch else 'it'
-            out['warmup'] = f"{s.end}{unit} from {_num(s.get('start_factor', 1 / 3))}"
+            # the start factor (1e-4 here, 0 or 1e-8 in most references) is left out
+            out['warmup'] = f'{s.end}{unit}'
         else:
             main.append(s)
     names = {'CosineAnnealingLR': 'cosine', 'MultiStepLR': 'step', 'StepLR': 'step',
@@ -138,14 +140,18 @@ def _schedule_fields(cfg) -> Dict[str, Any]:
 
 def _batch_fields(cfg, name: str) -> Dict[str, Any]:
     out: Dict[str, Any] = {}
-    m = re.search(r'_(\d+)xb(\d+)', name)
+    m = re.search(r'[_-](\d+)xb(\d+)', name)
     per_gpu = cfg.train_dataloader.batch_size
     accum = cfg.optim_wrapper.get('accumulative_counts', 1)
-    out['gpus'] = int(m.group(1)) if m else None
+    scale = cfg.get('auto_scale_lr')
+    gpus = int(m.group(1)) if m else None
+    if gpus is None and scale and scale.get('base_batch_size'):
+        # a config named without `NxbM` (an alias): the batch its lr is set for
+        gpus = scale.base_batch_size // (per_gpu * accum)
+    out['gpus'] = gpus
     out['batch_per_gpu'] = per_gpu
     out['accumulation'] = accum
-    out['total_batch'] = out['gpus'] * per_gpu * accum if m else None
-    scale = cfg.get('auto_scale_lr')
+    out['total_batch'] = gpus * per_gpu * accum if gpus else None
     out['lr_scaling'] = scale.get('mode', 'linear') if scale else 'none'
     return out
 
@@ -191,10 +197,13 @@ def _backbone_fields(cfg) -> Dict[str, Any]:
     if 'widths' in bb:
         out['widths'] = _num(list(bb.widths))
     zero_init = bb.get('zero_init_residual', _default(t, 'zero_init_residual'))
-    if zero_init is not None:
+    pretrained = (bb.get('init_cfg') or {}).get('type') == 'Pretrained'
+    if zero_init is not None and not pretrained:  # an init that weights overwrite
         out['zero_init_residual'] = zero_init
     if cfg.get('sync_bn'):
         out['norm'] = 'SyncBN'
+    elif 'widths' in bb:  # switchable BNs, plain BN inside unless sync_bn is set
+        out['norm'] = 'BN'
     elif 'norm_cfg' in bb:
         out['norm'] = bb.norm_cfg.type
     elif _default(t, 'norm_cfg') is not None:
@@ -211,9 +220,13 @@ def _backbone_fields(cfg) -> Dict[str, Any]:
 def _selfsup_fields(cfg) -> Dict[str, Any]:
     model = cfg.model
     out: Dict[str, Any] = {}
-    for key in ('queue_len', 'momentum', 'base_momentum', 'small_patches'):
+    for key in ('queue_len', 'small_patches'):
         if key in model:
             out[key] = _num(model[key])
+    if 'momentum' in model:  # MoCo v2's m of the momentum encoder
+        out['ema_momentum'] = _num(model.momentum)
+    if 'base_momentum' in model:  # MoCo v3's cosine ramp to 1
+        out['ema_momentum'] = f'{_num(model.base_momentum)} -> 1 (cosine)'
     if model.get('neck'):
         if model.neck.type in ('TECDecoder', ):
             n = model.neck
@@ -279,7 +292,7 @@ def _classifier_fields(cfg) -> Dict[str, Any]:
     init = head.get('init_cfg')
     if init:
         init = init[0] if isinstance(init, (list, tuple)) else init
-        out['head_init'] = f"{init.type}({_num(init.get('std'))})"
+        out['head_init'] = f"{init.type}({_num(init.get('std', init.get('val')))})"
     augments = (model.get('train_cfg') or {}).get('augments') or []
     for a in augments:
         out[a.type.lower()] = _num(a.alpha)
@@ -402,8 +415,10 @@ def check(fields: Dict[str, Any], entry: dict) -> List[str]:
     """Problems of a config's ``fields`` against its table ``entry`` (none = pass).
 
     A field that differs from ``entry['paper']`` needs a reason in
-    ``entry['differences']``; a field the table does not list, a table field the
-    config does not have, and a reason for a field that matches are problems too.
+    ``entry['differences']`` (a table field the config does not have counts as
+    ``None``, e.g. ``lr_steps`` of a reference with an LR step and a config without);
+    a field the table does not list and a reason for a field that matches are
+    problems too.
     """
     paper = entry.get('paper') or {}
     reasons = entry.get('differences') or {}
@@ -413,10 +428,7 @@ def check(fields: Dict[str, Any], entry: dict) -> List[str]:
             problems.append(f'{key}: the config has {ours!r}, the table lists no '
                             'value (add the paper\'s value to `paper`)')
     for key, theirs in paper.items():
-        if key not in fields:
-            problems.append(f'{key}: in the table but not a field of this config')
-            continue
-        ours = fields[key]
+        ours = fields.get(key)  # a field the config does not have compares as None
         if not same(ours, theirs) and not reasons.get(key):
             problems.append(f'{key}: the config has {ours!r}, the paper {theirs!r}, '
                             'and the table gives no reason under `differences`')
@@ -447,6 +459,9 @@ def load_table(path: str) -> List[dict]:
             raise ValueError(f"{path}: {entry['config']} has base {entry['base']!r}, "
                              'which is not an entry of this table (or a cycle)')
         parent = resolve(by_config[entry['base']], seen + (entry['config'], ))
+        for key in entry.get('drop') or ():  # fields the child config does not have
+            parent['paper'].pop(key, None)
+            parent['differences'].pop(key, None)
         parent['paper'].update(entry.get('paper') or {})
         for key, why in (entry.get('differences') or {}).items():
             if why is None:
