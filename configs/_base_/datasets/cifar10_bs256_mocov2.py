@@ -7,7 +7,7 @@
 # CIFAR-10 demo) drop it.
 dataset_type = 'ImageFolder'  # slimselfsup's: clear errors for missing/empty folders
 data_root = 'data/cifar10'
-train_batch_size_per_gpu = 256  # the MoCo CIFAR recipes use 256 in total
+train_batch_size_per_gpu = 256  # the CIFAR recipes set 512 (one GPU)
 
 data_preprocessor = dict(
     type='SelfSupDataPreprocessor',

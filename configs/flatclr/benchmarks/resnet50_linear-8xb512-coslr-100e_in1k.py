@@ -5,16 +5,11 @@
 # CenterCrop 224. Pass the checkpoint with
 #   --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/.../epoch_100.pth
 _base_ = [
-    'mmpretrain::_base_/models/resnet50.py',
+    '../../_base_/models/resnet50_linear-probe.py',
     'mmpretrain::_base_/datasets/imagenet_bs32_pil_resize.py',
     'mmpretrain::_base_/schedules/imagenet_sgd_coslr_100e.py',
     '../../_base_/default_runtime.py',
 ]
-model = dict(
-    backbone=dict(
-        frozen_stages=4,
-        norm_eval=True,
-        init_cfg=dict(type='Pretrained', checkpoint='', prefix='backbone.')))
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='RandomResizedCrop', scale=224, backend='pillow', interpolation='bicubic'),

@@ -3,16 +3,11 @@
 # Pass the pretraining checkpoint with
 #   --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/.../epoch_200.pth
 _base_ = [
-    'mmpretrain::_base_/models/resnet50.py',
+    '../../_base_/models/resnet50_linear-probe.py',
     'mmpretrain::_base_/datasets/imagenet_bs32_pil_resize.py',
     'mmpretrain::_base_/schedules/imagenet_sgd_steplr_100e.py',
     '../../_base_/default_runtime.py',
 ]
-model = dict(
-    backbone=dict(
-        frozen_stages=4,
-        norm_eval=True,
-        init_cfg=dict(type='Pretrained', checkpoint='', prefix='backbone.')))
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='SGD', lr=30., momentum=0.9, weight_decay=0.))

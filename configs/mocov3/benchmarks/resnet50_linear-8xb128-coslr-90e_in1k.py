@@ -7,16 +7,11 @@
 # checkpoint with
 #   --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/.../epoch_100.pth
 _base_ = [
-    'mmpretrain::_base_/models/resnet50.py',
+    '../../_base_/models/resnet50_linear-probe.py',
     'mmpretrain::_base_/datasets/imagenet_bs32_pil_resize.py',
     'mmpretrain::_base_/schedules/imagenet_sgd_coslr_100e.py',
     '../../_base_/default_runtime.py',
 ]
-model = dict(
-    backbone=dict(
-        frozen_stages=4,
-        norm_eval=True,
-        init_cfg=dict(type='Pretrained', checkpoint='', prefix='backbone.')))
 train_dataloader = dict(batch_size=128)
 optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.4, momentum=0.9, weight_decay=0.))
 param_scheduler = [

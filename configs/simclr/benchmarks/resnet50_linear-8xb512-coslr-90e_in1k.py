@@ -5,17 +5,12 @@
 # flip; val Resize 256 / CenterCrop 224. Pass the checkpoint with
 #   --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/.../epoch_200.pth
 _base_ = [
-    'mmpretrain::_base_/models/resnet50.py',
+    '../../_base_/models/resnet50_linear-probe.py',
     'mmpretrain::_base_/datasets/imagenet_bs32_pil_resize.py',
     'mmpretrain::_base_/schedules/imagenet_sgd_coslr_100e.py',
     '../../_base_/default_runtime.py',
 ]
-model = dict(
-    backbone=dict(
-        frozen_stages=4,
-        norm_eval=True,
-        init_cfg=dict(type='Pretrained', checkpoint='', prefix='backbone.')),
-    head=dict(init_cfg=dict(type='Constant', layer='Linear', val=0.)))
+model = dict(head=dict(init_cfg=dict(type='Constant', layer='Linear', val=0.)))
 train_dataloader = dict(batch_size=512)
 val_dataloader = dict(batch_size=512)
 optim_wrapper = dict(
