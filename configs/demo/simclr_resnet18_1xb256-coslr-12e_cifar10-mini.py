@@ -1,7 +1,7 @@
 _base_ = [
     '../_base_/models/simclr_resnet50.py',
-    '../_base_/datasets/cifar10_simclr.py',
-    '../_base_/datasets/cifar10_knn.py',
+    '../_base_/datasets/cifar10_bs512_simclr.py',
+    '../_base_/datasets/cifar10_bs256_knn.py',
     '../_base_/default_runtime.py',
 ]
 # The README's main job: SimCLR pretraining of a ResNet-18 on the 2,000-image CIFAR-10

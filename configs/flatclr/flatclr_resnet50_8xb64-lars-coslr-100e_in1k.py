@@ -1,6 +1,6 @@
 _base_ = [
     '../_base_/models/simclr_resnet50.py',
-    '../_base_/datasets/imagenet_simclr.py',
+    '../_base_/datasets/imagenet_bs256_simclr.py',
     '../_base_/schedules/lars_coslr-200e.py',
     '../_base_/default_runtime.py',
 ]
@@ -8,6 +8,9 @@ _base_ = [
 # objective, ResNet-50, batch 512, LARS lr 0.6 (= 0.3 * B / 256), wd 1e-6, T=0.1,
 # projection Linear(d, d)-ReLU-Linear(d, 128) without BN, 10 warm-up epochs, 100 epochs.
 model = dict(
+    # the reference's torchvision-style ResNet-50: no zero-init of the last residual
+    # BN, and BN statistics per GPU (nn.DataParallel), not synchronised
+    backbone=dict(norm_cfg=dict(type='BN'), zero_init_residual=False),
     neck=dict(_delete_=True, type='MoCoV2Neck', in_channels=2048, hid_channels=2048,
               out_channels=128, with_avg_pool=True),
     head=dict(loss=dict(_delete_=True, type='FlatNCELoss', temperature=0.1)))
@@ -17,7 +20,7 @@ param_scheduler = [
     dict(type='LinearLR', start_factor=1e-4, by_epoch=True, begin=0, end=10,
          convert_to_iter_based=True),
     dict(type='CosineAnnealingLR', T_max=90, by_epoch=True, begin=10, end=100,
-         convert_to_iter_based=True)
+         eta_min=1e-6, convert_to_iter_based=True)  # the reference decays to 1e-6
 ]
 train_cfg = dict(max_epochs=100)
 auto_scale_lr = dict(base_batch_size=512, mode='linear')

@@ -1,12 +1,13 @@
 _base_ = [
     '../_base_/models/mocov2_resnet50.py',
-    '../_base_/datasets/cifar10_mocov2.py',
-    '../_base_/datasets/cifar10_knn.py',
+    '../_base_/datasets/cifar10_bs256_mocov2.py',
+    '../_base_/datasets/cifar10_bs256_knn.py',
     '../_base_/schedules/sgd_coslr-200e.py',
     '../_base_/default_runtime.py',
 ]
-# CIFAR-10 recipe (the SlimCLR reference's CIFAR MoCo): ResNet-18 with a 3x3 stem,
-# K=4096, m=0.99, T=0.1, SGD lr 0.06 @ batch 512, wd 5e-4.
+# CIFAR-10 recipe: ResNet-18 with a 3x3 stem, K=4096, m=0.99, T=0.1, SGD lr 0.06 @
+# batch 512, wd 5e-4 (the values of SlimCLR's CIFAR MoCo record, visualize/cifar_moco.py),
+# with MoCo v2's MLP head and crops; recipe.yml lists where it departs from the record.
 model = dict(
     queue_len=4096,
     momentum=0.99,

@@ -6,8 +6,8 @@
 #   python tools/dataset_converters/pack_cifar_for_gpu.py data/cifar10 data/cifar10_jpeg.npz
 _base_ = [
     '../_base_/models/mocov2_resnet50.py',
-    '../_base_/datasets/cifar10_mocov2_gpu.py',
-    '../_base_/datasets/cifar10_knn.py',
+    '../_base_/datasets/cifar10_bs256_mocov2-gpu.py',
+    '../_base_/datasets/cifar10_bs256_knn.py',
     '../_base_/schedules/sgd_coslr-200e.py',
     '../_base_/fast_runtime.py',
 ]
@@ -23,7 +23,7 @@ optim_wrapper = dict(type='BF16OptimWrapper', optimizer=dict(lr=0.06, weight_dec
 auto_scale_lr = dict(base_batch_size=512)
 custom_hooks = [
     dict(type='ChannelsLastHook'),
-    dict(  # the kNN monitor of cifar10_knn.py
+    dict(  # the kNN monitor of cifar10_bs256_knn.py
         type='KNNHook',
         train_dataloader={{_base_.knn_train_dataloader}},
         val_dataloader={{_base_.knn_val_dataloader}},

@@ -1,7 +1,7 @@
 _base_ = [
     '../_base_/models/seed_resnet18.py',
-    '../_base_/datasets/cifar10_seed.py',
-    '../_base_/datasets/cifar10_knn.py',
+    '../_base_/datasets/cifar10_bs256_seed.py',
+    '../_base_/datasets/cifar10_bs256_knn.py',
     '../_base_/schedules/sgd_coslr-200e.py',
     '../_base_/default_runtime.py',
 ]

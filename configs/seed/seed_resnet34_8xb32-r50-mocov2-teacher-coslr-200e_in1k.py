@@ -1,6 +1,6 @@
 _base_ = [
     '../_base_/models/seed_resnet18.py',
-    '../_base_/datasets/imagenet_seed.py',
+    '../_base_/datasets/imagenet_bs32_seed.py',
     '../_base_/schedules/sgd_coslr-200e.py',
     '../_base_/default_runtime.py',
 ]

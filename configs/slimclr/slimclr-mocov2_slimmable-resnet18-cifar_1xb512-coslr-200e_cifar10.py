@@ -1,7 +1,7 @@
 _base_ = [
-    '../_base_/models/slimclr_mocov2_resnet50.py',
-    '../_base_/datasets/cifar10_mocov2.py',
-    '../_base_/datasets/cifar10_knn.py',
+    '../_base_/models/slimclr-mocov2_slimmable-resnet50.py',
+    '../_base_/datasets/cifar10_bs256_mocov2.py',
+    '../_base_/datasets/cifar10_bs256_knn.py',
     '../_base_/schedules/sgd_coslr-200e.py',
     '../_base_/default_runtime.py',
 ]
@@ -9,8 +9,8 @@ _base_ = [
 # configs/mocov2 (K=4096, m=0.99, T=0.1, SGD lr 0.06 @ batch 512, wd 5e-4, 200 epochs)
 # with a slimmable ResNet-18 (3x3 stem, widths 1.0 .75 .5 .25) and SlimCLR's
 # training: sub-networks join at epoch 100, distillation tau 5/5 with alpha 0.5, loss
-# weights mode 5. Cosine per iteration. Online weighted kNN (k=200) of the full width
-# every 10 epochs.
+# weights `full_plus_others` (mode 5). Cosine per iteration. Online weighted kNN
+# (k=200) of the full width every 10 epochs.
 max_epochs = 200
 widths = (1.0, 0.75, 0.5, 0.25)
 model = dict(

@@ -1,7 +1,7 @@
 _base_ = [
-    '../_base_/models/slimclr_mocov3_resnet50.py',
-    '../_base_/datasets/cifar10_mocov3.py',
-    '../_base_/datasets/cifar10_knn.py',
+    '../_base_/models/slimclr-mocov3_slimmable-resnet50.py',
+    '../_base_/datasets/cifar10_bs256_mocov3.py',
+    '../_base_/datasets/cifar10_bs256_knn.py',
     '../_base_/schedules/lars_coslr-200e.py',
     '../_base_/default_runtime.py',
 ]
@@ -10,7 +10,7 @@ _base_ = [
 # 512-4096-256, predictor 256-4096-256, 200 epochs) with a slimmable ResNet-18 (3x3
 # stem, widths 1.0 .75 .5 .25) and SlimCLR's training: sub-networks join at epoch 100,
 # where the LR amplitude jumps x 8/3 as in the ImageNet recipe (1.2 -> 3.2),
-# distillation tau 1/1 with alpha 0.5, loss weights mode 5. Schedules per iteration.
+# distillation tau 1/1 with alpha 0.5, loss weights `full_plus_others`. Schedules per iteration.
 # Online weighted kNN (k=200) of the full width every 10 epochs.
 max_epochs = 200
 warmup_epochs = 10

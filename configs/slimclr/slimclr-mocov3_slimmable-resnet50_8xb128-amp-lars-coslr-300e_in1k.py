@@ -1,6 +1,6 @@
 _base_ = [
-    '../_base_/models/slimclr_mocov3_resnet50.py',
-    '../_base_/datasets/imagenet_mocov3.py',
+    '../_base_/models/slimclr-mocov3_slimmable-resnet50.py',
+    '../_base_/datasets/imagenet_bs512_mocov3.py',
     '../_base_/schedules/lars_coslr-200e.py',
     '../_base_/default_runtime.py',
 ]

@@ -1,7 +1,7 @@
 _base_ = [
-    '../_base_/models/slimclr_simclr_resnet50.py',
-    '../_base_/datasets/cifar10_simclr.py',
-    '../_base_/datasets/cifar10_knn.py',
+    '../_base_/models/slimclr-simclr_slimmable-resnet50.py',
+    '../_base_/datasets/cifar10_bs512_simclr.py',
+    '../_base_/datasets/cifar10_bs256_knn.py',
     '../_base_/schedules/lars_coslr-200e.py',
     '../_base_/default_runtime.py',
 ]
@@ -9,7 +9,7 @@ _base_ = [
 # configs/simclr (batch 512, LARS lr 0.6, wd 1e-6, T=0.2, head 512-2048-128, 10 warm-up
 # epochs, 200 epochs) with a slimmable ResNet-18 (3x3 stem, widths 1.0 .75 .5 .25) and
 # SlimCLR's training: sub-networks join at epoch 100, distillation tau 5/5 with alpha
-# 0.5, loss weights mode 5. Schedules per iteration. Online weighted kNN (k=200) of the
+# 0.5, loss weights `full_plus_others`. Schedules per iteration. Online weighted kNN (k=200) of the
 # full width every 10 epochs.
 max_epochs = 200
 warmup_epochs = 10

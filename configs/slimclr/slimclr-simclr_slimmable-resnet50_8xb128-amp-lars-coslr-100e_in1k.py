@@ -1,6 +1,6 @@
 _base_ = [
-    '../_base_/models/slimclr_simclr_resnet50.py',
-    '../_base_/datasets/imagenet_simclr.py',
+    '../_base_/models/slimclr-simclr_slimmable-resnet50.py',
+    '../_base_/datasets/imagenet_bs256_simclr.py',
     '../_base_/schedules/lars_coslr-200e.py',
     '../_base_/default_runtime.py',
 ]

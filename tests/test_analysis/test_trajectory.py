@@ -97,7 +97,7 @@ def test_slicing_and_grid():
 def tiny_config(path: Path) -> Path:
     data_root = REPO / 'demo' / 'cifar10-mini'
     path.write_text(f"""
-_base_ = ['{REPO}/configs/_base_/datasets/cifar10_simclr.py',
+_base_ = ['{REPO}/configs/_base_/datasets/cifar10_bs512_simclr.py',
           '{REPO}/configs/_base_/default_runtime.py']
 model = dict(
     type='SimCLR',

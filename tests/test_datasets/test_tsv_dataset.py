@@ -107,7 +107,7 @@ def test_missing_file_stale_index_and_bad_folder(tsv, tmp_path):
 def test_seed_tsv_config_pipeline_gives_one_view(tsv):
     """The TSV data base of the SEED ImageNet configs, on real images."""
     cfg = Config.fromfile(str(REPO / 'configs' / '_base_' / 'datasets' /
-                              'imagenet-tsv_seed.py'))
+                              'imagenet_bs32_seed-tsv.py'))
     dataset = cfg.train_dataloader.dataset
     dataset.update(data_root=str(tsv.parent), ann_file=tsv.name)
     ds = DATASETS.build(dataset)

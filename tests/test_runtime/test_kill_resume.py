@@ -85,7 +85,7 @@ def data_root(tmp_path_factory) -> str:
 
 
 def write_config(path: Path, data_root: str, case: dict) -> str:
-    data_cfg = str(REPO / 'configs' / '_base_' / 'datasets' / 'cifar10_mocov2.py')
+    data_cfg = str(REPO / 'configs' / '_base_' / 'datasets' / 'cifar10_bs256_mocov2.py')
     fields = {k: v for k, v in case.items() if k != 'first_ckpt'}
     path.write_text(CONFIG.format(data_cfg=data_cfg, data_root=data_root, **fields))
     return str(path)

@@ -32,7 +32,7 @@ def test_linear_probe_loads_pretrained_backbone_and_trains(tmp_path):
     pretrained = torch.load(ckpt, map_location='cpu')['state_dict']
 
     cfg = load_config(osp.join(
-        REPO, 'configs/benchmarks/classification/cifar10/'
+        REPO, 'configs/mocov2/benchmarks/'
         'resnet18-cifar_linear-1xb256-coslr-100e_cifar10.py'))
     cfg.model.backbone.update(SMALL)
     cfg.model.backbone.init_cfg.checkpoint = ckpt

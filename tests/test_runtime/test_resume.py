@@ -1,7 +1,7 @@
 """Resuming a MoCo v2 run reproduces the uninterrupted run exactly.
 
 Real mmengine runs through our ``SelfSupRunner`` on real CIFAR-10 images with the
-real random two-view MoCo v2 pipeline of ``configs/_base_/datasets/cifar10_mocov2.py``:
+real random two-view MoCo v2 pipeline of ``configs/_base_/datasets/cifar10_bs256_mocov2.py``:
 run A trains 3 epochs straight; run B trains 2 epochs, then a new runner resumes
 from ``epoch_2.pth`` (loaded with torch's ``weights_only=True`` default) and trains
 the third. Weights, momentum encoder, queue, pointer, optimiser and scheduler must
@@ -24,7 +24,7 @@ from slimselfsup.utils import register_all_modules
 
 REPO = Path(__file__).resolve().parents[2]
 CIFAR = REPO / 'demo' / 'cifar10-mini'
-DATA_CFG = REPO / 'configs' / '_base_' / 'datasets' / 'cifar10_mocov2.py'
+DATA_CFG = REPO / 'configs' / '_base_' / 'datasets' / 'cifar10_bs256_mocov2.py'
 pytestmark = pytest.mark.skipif(not (CIFAR / 'train').is_dir(),
                                 reason='no CIFAR-10 JPEG folders')
 

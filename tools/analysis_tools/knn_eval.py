@@ -59,7 +59,7 @@ def find_knn_hook(cfg: Config) -> dict:
     raise ValueError(
         f'{cfg.filename} has no KNNHook in custom_hooks, so there is no kNN data '
         f'to evaluate on. Add one, e.g.\n{KNN_HOOK_EXAMPLE}\n(see '
-        'configs/_base_/datasets/cifar10_knn.py for the CIFAR-10 loaders).')
+        'configs/_base_/datasets/cifar10_bs256_knn.py for the CIFAR-10 loaders).')
 
 
 def format_table(result: dict) -> str:

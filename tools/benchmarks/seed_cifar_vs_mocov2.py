@@ -3,7 +3,7 @@
 The claim of SEED (arXiv 2101.04731) at CIFAR scale, with this toolbox's recipes:
 
 1. teacher: ResNet-50 (3x3 stem) pretrained with MoCo v2
-   (``configs/seed/mocov2_resnet50-cifar_1xb512-coslr-200e_cifar10.py``);
+   (``configs/mocov2/mocov2_resnet50-cifar_1xb512-coslr-200e_cifar10.py``);
 2. SEED: ResNet-18 student distilled from it
    (``configs/seed/seed_resnet18-cifar_1xb512-r50-cifar-mocov2-teacher-coslr-
    200e_cifar10.py``);
@@ -33,7 +33,7 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from short_runs import point_loaders_at, rescale_schedule  # noqa: E402
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-TEACHER = 'configs/seed/mocov2_resnet50-cifar_1xb512-coslr-200e_cifar10.py'
+TEACHER = 'configs/mocov2/mocov2_resnet50-cifar_1xb512-coslr-200e_cifar10.py'
 SEED = ('configs/seed/seed_resnet18-cifar_1xb512-r50-cifar-mocov2-teacher-coslr-'
         '200e_cifar10.py')
 MOCOV2 = 'configs/mocov2/mocov2_resnet18-cifar_1xb512-coslr-200e_cifar10.py'

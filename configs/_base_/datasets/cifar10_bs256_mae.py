@@ -1,6 +1,6 @@
 # MAE / TEC pretraining data on CIFAR-10 class folders (<data_root>/train/<class>/*):
 # one view, RandomResizedCrop 32 with scale (0.2, 1) (bicubic), horizontal flip.
-_base_ = ['./cifar10_knn.py']  # the online kNN monitor of every CIFAR recipe
+_base_ = ['./cifar10_bs256_knn.py']  # the online kNN monitor of every CIFAR recipe
 dataset_type = 'ImageFolder'
 data_root = 'data/cifar10'
 data_preprocessor = dict(

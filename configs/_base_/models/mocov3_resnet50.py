@@ -1,3 +1,8 @@
+# MoCo v3 ResNet-50 (Chen et al., 2021, arXiv:2104.02057) as the official code
+# (facebookresearch/moco-v3, moco/builder.py MoCo_ResNet): SyncBN, last BN of every
+# residual block zero-initialised, projector 2048-4096-256 and predictor 256-4096-256
+# (no biases, BN after every hidden layer; the projector ends in a BN without affine),
+# T=1.0 with the loss scaled by 2T, momentum 0.99 -> 1 (cosine).
 temperature = 1.0
 model = dict(
     type='MoCoV3',
@@ -6,7 +11,7 @@ model = dict(
         type='ResNet',
         depth=50,
         norm_cfg=dict(type='SyncBN'),
-        zero_init_residual=False),
+        zero_init_residual=True),  # the official code's torchvision ResNet-50 setting
     neck=dict(
         type='NonLinearNeck',  # projector: 2048-4096-256, last BN without affine
         in_channels=2048,

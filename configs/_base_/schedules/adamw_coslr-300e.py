@@ -1,16 +1,12 @@
-# MoCo v3 ViT schedule: AdamW lr 1.5e-4 * B / 256 (B = 4096 -> 2.4e-3), wd 0.1,
-# 40 warm-up epochs, cosine.
+# MoCo v3 ViT schedule (official main_moco.py with CONFIG.md's ViT flags): AdamW
+# (betas 0.9/0.999) lr 1.5e-4 * B / 256 (B = 4096 -> 2.4e-3), wd 0.1 on every
+# parameter (the official code passes model.parameters() to AdamW: norms, biases and
+# the cls token decay too), 40 linear warm-up epochs from 0, cosine, per iteration,
+# mixed precision.
 optim_wrapper = dict(
     type='AmpOptimWrapper',
     loss_scale='dynamic',
-    optimizer=dict(type='AdamW', lr=2.4e-3, weight_decay=0.1),
-    paramwise_cfg=dict(
-        custom_keys={
-            'norm': dict(decay_mult=0.0),
-            'bias': dict(decay_mult=0.0),
-            'pos_embed': dict(decay_mult=0.),
-            'cls_token': dict(decay_mult=0.),
-        }))
+    optimizer=dict(type='AdamW', lr=2.4e-3, weight_decay=0.1))
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-4, by_epoch=True, begin=0, end=40,
          convert_to_iter_based=True),

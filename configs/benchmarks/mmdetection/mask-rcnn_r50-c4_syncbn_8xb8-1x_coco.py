@@ -1,7 +1,11 @@
 # Mask R-CNN R-50-C4 on COCO, 1x, fine-tuning a self-supervised backbone: stages 1-3
 # are the backbone, stage 4 (res5) is the RoI head's shared head; both load the
 # pretrained weights (prefix `backbone.`; the shared head takes the `layer4.*` keys).
-# Protocol and schedule as mask-rcnn_r50-fpn_syncbn_8xb8-1x_coco.py. mmdet's C4 base is
+# MoCo's C4 protocol (facebookresearch/moco detection/configs: SyncBN in the backbone
+# and the res5 head, all stages trained) with the schedule of
+# mask-rcnn_r50-fpn_syncbn_8xb8-1x_coco.py (8 x 8 images, lr 0.08, single scale
+# 1333x800; MoCo's own runs use 16 images at lr 0.02 and multi-scale training, see
+# the README's differences). mmdet's C4 base is
 # caffe-style with BGR caffe normalisation and frozen BN; our backbones are
 # pytorch-style (stride in the 3x3 conv) and expect RGB ImageNet mean/std.
 _base_ = 'mmdet::mask_rcnn/mask-rcnn_r50-caffe-c4_1x_coco.py'

@@ -2,11 +2,11 @@
 # (SlimCLR, arXiv 2209.15525): slimmable ResNet-18 with the 3x3 CIFAR stem, frozen
 # in eval mode, one independent linear layer per width trained with the "inplace
 # distillation mixed" loss; SGD lr 0.1, wd 0, cosine, 100 epochs, as the non-slim
-# CIFAR probe (configs/benchmarks/classification/cifar10/). Pass the checkpoint with
+# CIFAR probe (configs/mocov2/benchmarks/). Pass the checkpoint with
 #   --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/.../epoch_200.pth
 # and keep `widths` equal to the pretraining run's width list.
 _base_ = [
-    '../../_base_/datasets/cifar10_eval.py',
+    '../../_base_/datasets/cifar10_bs256.py',
     '../../_base_/default_runtime.py',
 ]
 

@@ -6,7 +6,7 @@
 # x4 with widths 1.0/0.5, this config mmpretrain's ResNet-18 with SlimCLR's list.
 # Per-width top-1/top-5 (accuracy_w{w}/top{k}) every 5 epochs.
 _base_ = [
-    '../../_base_/datasets/cifar10_eval.py',
+    '../../_base_/datasets/cifar10_bs256.py',
     '../../_base_/default_runtime.py',
 ]
 

@@ -37,7 +37,11 @@ model = dict(
 optim_wrapper = dict(
     type='AmpOptimWrapper',
     loss_scale='dynamic',
-    optimizer=dict(type='LARS', lr=6.4, weight_decay=0.0, momentum=0.9))
+    optimizer=dict(type='LARS', lr=6.4, weight_decay=0.0, momentum=0.9),
+    # MAE's LARS leaves 1-d parameters (the head's bias) out of the trust ratio
+    paramwise_cfg=dict(custom_keys={
+        'bn': dict(decay_mult=0, lars_exclude=True),
+        'bias': dict(decay_mult=0, lars_exclude=True)}))
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-4, by_epoch=True, begin=0, end=10,
          convert_to_iter_based=True),
@@ -49,3 +53,4 @@ val_cfg = dict()
 test_cfg = dict()
 custom_hooks = []
 default_hooks = dict(checkpoint=dict(interval=10, max_keep_ckpts=3, save_best='auto'))
+auto_scale_lr = dict(enable=False, base_batch_size=16384, mode='linear')

@@ -2,7 +2,7 @@
 # norm, BatchNorm without affine, one linear layer, SGD lr 0.1, cosine, 100 epochs.
 # TEC weights need `tools/convert_ckpt.py tec-finetune ... --option keep_norm=True`.
 _base_ = [
-    '../../_base_/datasets/cifar10_eval.py',
+    '../../_base_/datasets/cifar10_bs256.py',
     '../../_base_/default_runtime.py',
 ]
 model = dict(

@@ -103,7 +103,7 @@ class SEED(BaseSelfSupervisor):
         if not osp.isfile(path):
             raise FileNotFoundError(
                 f'SEED teacher checkpoint {path!r} does not exist. Pretrain a teacher '
-                '(e.g. configs/seed/mocov2_resnet50-cifar_1xb512-coslr-200e_cifar10.py) '
+                '(e.g. configs/mocov2/mocov2_resnet50-cifar_1xb512-coslr-200e_cifar10.py) '
                 'or convert a published one with tools/convert_ckpt.py, then set '
                 '`model.teacher_ckpt`.')
         checkpoint = torch.load(path, map_location='cpu', weights_only=True)

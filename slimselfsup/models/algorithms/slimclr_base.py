@@ -25,18 +25,34 @@ from ..slimmable import set_width
 Terms = List[Tuple[torch.Tensor, torch.Tensor]]
 
 
-def slim_loss_weights(mode: Union[int, Sequence[float]],
+#: Named loss-weight modes and the reference's ``--slim_loss_weighted`` integer
+#: for each; either spelling is accepted.
+LOSS_WEIGHT_MODES = {
+    'equal': 0,                # all 1
+    'width_share': 1,          # w / sum(w): the weights sum to 1
+    'width': 2,                # w
+    'width_normalized': 3,     # w / sum(w) * n: the weights average 1
+    'full_plus_others': 5,     # full width 1 + sum of the other widths, others 1
+    'narrower_sum': 6,         # 1 + sum of the narrower widths, averaging 1
+    'full_plus_second': 7,     # full width 1 + the second largest width, others 1
+}
+
+
+def slim_loss_weights(mode: Union[str, int, Sequence[float]],
                       widths: Sequence[float]) -> List[float]:
     """Per-width loss weights, the reference's ``--slim_loss_weighted`` modes.
 
     Args:
-        mode (int | Sequence[float]): ``0``: all 1. ``1``: ``w / sum(w)``.
-            ``2``: ``w``. ``3``: ``w / sum(w) * n``. ``5``: the full width gets
+        mode (str | int | Sequence[float]): A name of :data:`LOSS_WEIGHT_MODES` or the
+            reference's integer for it. ``'equal'`` (0): all 1. ``'width_share'``
+            (1): ``w / sum(w)``. ``'width'`` (2): ``w``. ``'width_normalized'`` (3):
+            ``w / sum(w) * n``. ``'full_plus_others'`` (5): the full width gets
             ``1 + sum(w) - max(w)``, the others 1 (SlimCLR's choice: (2.5, 1, 1, 1)
-            for widths (1, .75, .5, .25)). ``6``: ``sum(w) - cumsum(w) + 1``,
-            renormalised to sum to ``n``. ``7``: the full width gets
-            ``1 + second largest w``, the others 1. Modes 1, 3 and 6 are rounded to
-            3 decimals as in the reference. A sequence gives the weights directly.
+            for widths (1, .75, .5, .25)). ``'narrower_sum'`` (6):
+            ``sum(w) - cumsum(w) + 1``, renormalised to sum to ``n``.
+            ``'full_plus_second'`` (7): the full width gets ``1 + second largest w``,
+            the others 1. Modes 1, 3 and 6 are rounded to 3 decimals as in the
+            reference. A sequence gives the weights directly.
         widths (Sequence[float]): The widths, descending.
 
     Returns:
@@ -44,7 +60,13 @@ def slim_loss_weights(mode: Union[int, Sequence[float]],
     """
     widths = [float(w) for w in widths]
     n, total, top = len(widths), sum(widths), max(widths)
-    if not isinstance(mode, Number):
+    if isinstance(mode, str):
+        if mode not in LOSS_WEIGHT_MODES:
+            raise ValueError(f'unknown loss weight mode {mode!r}; use one of '
+                             f'{sorted(LOSS_WEIGHT_MODES)} (or the reference\'s '
+                             'integer for it) or a list with one weight per width')
+        mode = LOSS_WEIGHT_MODES[mode]
+    elif not isinstance(mode, Number):
         weights = [float(x) for x in mode]
         if len(weights) != n:
             raise ValueError(f'got {len(weights)} loss weights for {n} widths')
@@ -66,8 +88,10 @@ def slim_loss_weights(mode: Union[int, Sequence[float]],
         if n < 2:
             raise ValueError('loss weight mode 7 needs at least two widths')
         return [1.0 + sorted(widths)[-2] if w == top else 1.0 for w in widths]
-    raise ValueError(f'unknown loss weight mode {mode!r}; use 0, 1, 2, 3, 5, 6, 7 or '
-                     'a list with one weight per width')
+    raise ValueError(f'unknown loss weight mode {mode!r}; use one of '
+                     f'{sorted(LOSS_WEIGHT_MODES)}, their reference integers '
+                     f'{sorted(LOSS_WEIGHT_MODES.values())} or a list with one weight '
+                     'per width')
 
 
 class SlimCLRMixin:
@@ -101,8 +125,9 @@ class SlimCLRMixin:
         distill_loss (dict, optional): Config of the distillation loss, called as
             ``loss(student_logits, teacher_logits)``. Defaults to None, meaning
             ``SoftDistillLoss`` at the algorithm's default temperature.
-        loss_weights (int | Sequence[float]): A :func:`slim_loss_weights` mode or
-            explicit weights, applied once sub-networks train. Defaults to 5.
+        loss_weights (str | int | Sequence[float]): A :func:`slim_loss_weights` mode
+            (name or the reference's integer) or explicit weights, applied once
+            sub-networks train. Defaults to ``'full_plus_others'`` (mode 5).
     """
 
     #: Teacher and student temperature of the default distillation loss.
@@ -115,7 +140,7 @@ class SlimCLRMixin:
                  distill: bool = True,
                  distill_alpha: float = 0.5,
                  distill_loss: Optional[dict] = None,
-                 loss_weights: Union[int, Sequence[float]] = 5,
+                 loss_weights: Union[str, int, Sequence[float]] = 'full_plus_others',
                  **kwargs) -> None:
         super().__init__(*args, **kwargs)
         available = tuple(getattr(self.backbone, 'widths', ()))

@@ -14,7 +14,7 @@ from mmengine.logging import MessageHub
 from mmengine.registry import PARAM_SCHEDULERS
 
 from slimselfsup.apis import load_config
-from slimselfsup.models.algorithms import slim_loss_weights
+from slimselfsup.models.algorithms import LOSS_WEIGHT_MODES, slim_loss_weights
 from slimselfsup.models.losses import SoftDistillLoss
 from slimselfsup.registry import MODELS, RUNNERS
 
@@ -93,9 +93,22 @@ def test_loss_weight_modes(mode, expected):
     assert slim_loss_weights(mode, (1.0, 0.75, 0.5, 0.25)) == pytest.approx(expected)
 
 
+@pytest.mark.parametrize('widths', [(1.0, 0.75, 0.5, 0.25), (1.0, 0.5), (1.0, 0.5, 0.25)])
+def test_named_loss_weight_modes_equal_the_reference_integers(widths):
+    # the seven modes of the reference's --slim_loss_weighted, each under one name
+    assert sorted(LOSS_WEIGHT_MODES.values()) == [0, 1, 2, 3, 5, 6, 7]
+    for name, number in LOSS_WEIGHT_MODES.items():
+        assert slim_loss_weights(name, widths) == slim_loss_weights(number, widths), name
+    assert slim_loss_weights('full_plus_others', (1.0, 0.75, 0.5, 0.25)) == \
+        [2.5, 1.0, 1.0, 1.0]
+
+
 def test_loss_weight_errors():
     with pytest.raises(ValueError, match='unknown loss weight mode'):
         slim_loss_weights(4, (1.0, 0.5))
+    with pytest.raises(ValueError, match="unknown loss weight mode 'full'; use one of "
+                       r"\['equal', 'full_plus_others'"):
+        slim_loss_weights('full', (1.0, 0.5))
     with pytest.raises(ValueError, match='2 loss weights for 3 widths'):
         slim_loss_weights([1, 1], (1.0, 0.5, 0.25))
 
