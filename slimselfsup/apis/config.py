@@ -154,7 +154,7 @@ def check_call_arguments(cls: type, cfg: dict, where: str, unknown: bool = True,
     """
     params, complete = init_parameters(cls)
     for key, value in cfg.items():
-        if key in ignore:
+        if key in ignore or key == '_scope_':  # mmengine's registry scope
             continue
         param = params.get(key)
         if param is None:

@@ -154,9 +154,11 @@ def test_hook_arguments_are_checked_against_the_class(tmp_path, data_root):
                        r"argument 'intervall'; did you mean 'interval'\?"):
         RUNNERS.build(cfg)
     cfg.custom_hooks[1] = dict(type='SafeCheckpointHook', interval='2')
+    cfg.experiment_name = 'second'  # runners of one second would share the name
     with pytest.raises(TypeError, match=r"custom_hooks.1.interval='2' is not a number"):
         RUNNERS.build(cfg)
     cfg.custom_hooks = cfg.custom_hooks[:1]  # keyword arguments EMAHook passes on
+    cfg.experiment_name = 'third'
     RUNNERS.build(cfg)
 
 
@@ -235,19 +237,27 @@ def test_custom_imports_option_is_accepted_and_imported(tmp_path):
 
 
 def test_moco_partial_last_batch_fails_before_training(tmp_path, data_root):
-    """42 images, batch 16, drop_last=False: the third batch holds 10 keys, which
-    a queue of 48 cannot take; the run used to fail after two iterations."""
-    root = copy_data(data_root, tmp_path / 'data')
-    for i in range(2):
-        src = next((root / 'train' / 'cat').iterdir())
-        (root / 'train' / 'cat' / f'extra{i}.jpg').symlink_to(os.readlink(src))
-    config = write_config(tmp_path / 'cfg.py', str(root), CASES['epoch'])
+    """40 images, batch 16, drop_last=False: the last batch of 8 leaves the queue
+    pointer (queue 48) at 40, where the first batch of the next epoch does not fit;
+    the run used to fail there, after a whole epoch, with a tensor shape error."""
+    config = write_config(tmp_path / 'cfg.py', data_root, CASES['epoch'])
     out = run_fails(train_cmd(config, tmp_path / 'work', '--cfg-options',
                               'train_dataloader.batch_size=16',
                               'train_dataloader.drop_last=False'))
-    assert ('ValueError: MoCoV2: model.queue_len=48 (queue `queue`) must be a multiple '
-            'of every global batch, but the last batch of every epoch holds 10 x 1 '
-            'process(es) = 10 keys: train_dataloader.drop_last=False keeps the 10 '
-            'samples per process that batch_size=16 leaves of 42 (42 in the data '
-            'set). To fix it, set train_dataloader.drop_last=True') in out
+    assert ('ValueError: MoCoV2: the queue `queue` (model.queue_len=48) takes whole '
+            'global batches of 16 keys, but the last batch of every epoch holds 8 x 1 '
+            'process(es) = 8: train_dataloader.drop_last=False keeps the 8 samples per '
+            'process that batch_size=16 leaves of 40 (40 in the data set)') in out
+    assert 'Set train_dataloader.drop_last=True' in out
     assert not ITER_LINE.search(out)
+
+
+def test_queue_length_not_a_multiple_of_the_batch_fails_before_training(tmp_path,
+                                                                        data_root):
+    cfg = Config.fromfile(write_config(tmp_path / 'cfg.py', data_root, CASES['epoch']))
+    cfg.work_dir, cfg.log_level = str(tmp_path / 'work'), 'WARNING'
+    cfg.train_dataloader.batch_size = 5  # 40 images: 8 whole batches
+    with pytest.raises(ValueError, match=r'MoCoV2: the queue `queue` \(model.queue_len='
+                       r'48\) must be a multiple of the global batch size, batch_size=5 '
+                       r'x 1 process\(es\) = 5'):
+        RUNNERS.build(cfg).train()

@@ -285,9 +285,11 @@ def check_queue_batches(model: nn.Module, loader, world_size: int) -> None:
     """Check, before training, that every batch fits the model's feature queues.
 
     A :class:`~slimselfsup.models.utils.FeatureQueue` (MoCo, SlimCLR-MoCo, SEED)
-    stores each global batch of keys at once, so its length must be a multiple of
-    every global batch size, the last partial batch of an epoch included
-    (``drop_last=False``). Without this check the run fails after a whole epoch.
+    writes each global batch of keys at its pointer, as MoCo does: its length must
+    be a multiple of the global batch size, and a partial last batch
+    (``drop_last=False``) would leave the pointer between two batch slots, so that
+    a later full batch no longer fits. Without this check such runs fail after a
+    whole epoch with a shape error.
 
     Args:
         model (nn.Module): The (possibly wrapped) model.
@@ -308,30 +310,29 @@ def check_queue_batches(model: nn.Module, loader, world_size: int) -> None:
     if not queues or not batch:  # no queue, or a custom batch sampler
         return
     full = world_size * batch
-    sizes = {full: (f'a batch holds batch_size={batch} x {world_size} process(es) = '
-                    f'{full} keys', 'change model.queue_len or '
-                    'train_dataloader.batch_size so that they divide evenly')}
-    sampler = loader.sampler
+    sampler, per_rank, last = loader.sampler, 0, 0
     if not loader.drop_last and not isinstance(sampler, InfiniteSampler) and \
             hasattr(sampler, '__len__'):
         per_rank = len(sampler)
         last = per_rank % batch
-        if last:
-            sizes.setdefault(world_size * last, (
-                f'the last batch of every epoch holds {last} x {world_size} '
-                f'process(es) = {world_size * last} keys: '
-                f'train_dataloader.drop_last=False keeps the {last} samples per '
-                f'process that batch_size={batch} leaves of {per_rank} '
-                f'({len(loader.dataset)} in the data set)',
-                'set train_dataloader.drop_last=True (as MoCo does), or choose the '
-                'batch size so that it divides the data set'))
     for name, queue in queues:
-        for size, (why, fix) in sizes.items():
-            if queue.length % size:
-                raise ValueError(
-                    f'{type(module).__name__}: model.queue_len={queue.length} (queue '
-                    f'`{name}`) must be a multiple of every global batch, but {why}. '
-                    f'To fix it, {fix}.')
+        where = (f'{type(module).__name__}: the queue `{name}` (model.queue_len='
+                 f'{queue.length})')
+        if queue.length % full:
+            raise ValueError(
+                f'{where} must be a multiple of the global batch size, batch_size='
+                f'{batch} x {world_size} process(es) = {full}. Change model.queue_len '
+                'or train_dataloader.batch_size so that they divide evenly.')
+        if last:
+            raise ValueError(
+                f'{where} takes whole global batches of {full} keys, but the last '
+                f'batch of every epoch holds {last} x {world_size} process(es) = '
+                f'{last * world_size}: train_dataloader.drop_last=False keeps the '
+                f'{last} samples per process that batch_size={batch} leaves of '
+                f'{per_rank} ({len(loader.dataset)} in the data set), and the queue '
+                'pointer would no longer line up with the batches. Set '
+                'train_dataloader.drop_last=True (as MoCo does), or a batch size that '
+                'divides the samples per process.')
 
 
 def wrong_prefix_message(model: nn.Module, prefix: str) -> str:
