@@ -104,6 +104,7 @@ def init_parameters(cls: type) -> Tuple[Dict[str, inspect.Parameter], bool]:
     """
     from mmengine.hooks import CheckpointHook
     params: Dict[str, inspect.Parameter] = {}
+    passed_on = False  # an __init__ took **kwargs that reach object.__init__
     for klass in cls.__mro__:
         init = klass.__dict__.get('__init__')
         if klass is object:
@@ -122,7 +123,8 @@ def init_parameters(cls: type) -> Tuple[Dict[str, inspect.Parameter], bool]:
                 params.setdefault(name, param)
         if not var_keyword:
             return params, True
-    return params, issubclass(cls, CheckpointHook)
+        passed_on = True
+    return params, not passed_on or issubclass(cls, CheckpointHook)
 
 
 def _takes_number(param: inspect.Parameter) -> bool:

@@ -53,7 +53,14 @@ class SelfSupRunner(Runner):
 
     Checkpoints in local folders are written atomically (temporary file, fsync,
     rename), and ``resume=True`` without a path skips a truncated or corrupt latest
-    checkpoint with a warning and resumes from the newest intact one.
+    checkpoint with a warning and resumes from the newest intact one. Resuming is
+    exact with dataloader workers and with ``seed=None`` too (workers re-seeded per
+    epoch, the checkpoint's seed taken before the dataloader is built).
+
+    Mistakes that mmengine would report late or without naming them fail when the
+    runner is built or training starts: hook arguments the hook does not take, text
+    where a hook or the optimizer takes a number, and batches that do not fit a
+    MoCo-style queue (``drop_last=False`` with a partial last batch).
     """
 
     def setup_env(self, env_cfg: Dict) -> None:
