@@ -23,6 +23,8 @@ import torch
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from slimselfsup.converters import CONVERTERS, ConversionError, convert  # noqa: E402
+from slimselfsup.engine.runner.checkpoint_io import (  # noqa: E402
+    atomic_torch_save, atomic_write, load_checkpoint_file)
 from slimselfsup.utils import register_all_modules  # noqa: E402
 
 
@@ -67,21 +69,16 @@ def main(argv=None) -> int:
         if args.src.endswith('.pkl'):
             from slimselfsup.converters.detectron2 import load_pkl
             checkpoint = load_pkl(args.src)
-        else:
-            checkpoint = torch.load(args.src, map_location='cpu',
-                                    weights_only=not args.trust)
-    except Exception as err:  # torch raises UnpicklingError or RuntimeError
-        print(f'convert_ckpt: cannot load {args.src} with weights_only=True ({err}).\n'
-              'Some official checkpoints pickle other objects (e.g. argparse '
-              'Namespaces); if the file comes from the official release, re-run with '
-              '--trust.', file=sys.stderr)
+        else:  # names a truncated or foreign file; --trust only for pickled objects
+            checkpoint = load_checkpoint_file(args.src, trust=args.trust)
+    except Exception as err:  # RuntimeError from the loader, pickle errors from .pkl
+        print(f'convert_ckpt: {err}', file=sys.stderr)
         return 2
     try:
         state_dict = convert(args.name, checkpoint, **parse_options(args.option))
     except (ConversionError, KeyError) as err:
         print(f'convert_ckpt {args.name}: {err}', file=sys.stderr)
         return 2
-    from slimselfsup.engine.runner.checkpoint_io import atomic_torch_save, atomic_write
     os.makedirs(osp.dirname(osp.abspath(args.dst)), exist_ok=True)
     if args.dst.endswith('.pkl'):
         def write(path):

@@ -175,25 +175,12 @@ def download_checkpoint(url: str, sha256: Optional[str] = None,
     return dst
 
 
-def load_checkpoint_file(path: str) -> dict:
-    """``torch.load(path, weights_only=True)`` on CPU with errors naming the file.
-
-    Raises:
-        RuntimeError: The file is truncated or corrupt, or it holds objects other
-            than tensors and containers (which could run code when unpickled).
-    """
-    import pickle
-
-    from slimselfsup.engine.runner.checkpoint_io import check_checkpoint
-    check_checkpoint(path)
-    try:
-        return torch.load(path, map_location='cpu', weights_only=True)
-    except pickle.UnpicklingError as err:
-        raise RuntimeError(
-            f'{path} holds objects that weights-only loading refuses ({err}). '
-            'Checkpoints from untrusted sources are never unpickled freely; if you '
-            'trust this file, convert it with `tools/convert_ckpt.py NAME IN OUT '
-            '--trust`.') from err
+def load_checkpoint_file(path: str, given_as: Optional[str] = None) -> dict:
+    """Weights-only ``torch.load`` on CPU with errors naming the file: see
+    :func:`slimselfsup.engine.runner.checkpoint_io.load_checkpoint_file` (imported
+    on use, so the zoo stays light)."""
+    from slimselfsup.engine.runner.checkpoint_io import load_checkpoint_file as load
+    return load(path, given_as)
 
 
 def resolve_checkpoint(pretrained: Union[bool, str], name: str) -> str:

@@ -10,6 +10,7 @@ from mmpretrain.structures import DataSample
 from torch.utils.data import Dataset
 
 from slimselfsup.registry import DATASETS
+from .transforms.loading import unreadable_image_message
 
 #: Format tag of the packs written by tools/dataset_converters/pack_cifar_for_gpu.py.
 PACK_FORMAT = 'slimselfsup-jpeg-pack-v1'
@@ -46,14 +47,18 @@ def _load_folder(path: str):
     """Encoded images, labels and classes of ``<path>/<class>/<image>``."""
     classes = tuple(sorted(d for d in os.listdir(path)
                            if osp.isdir(osp.join(path, d))))
-    encoded, labels = [], []
+    encoded, labels, names = [], [], []
     for label, cls in enumerate(classes):
         for name in sorted(os.listdir(osp.join(path, cls))):
             with open(osp.join(path, cls, name), 'rb') as f:
-                encoded.append(torch.frombuffer(bytearray(f.read()),
-                                                dtype=torch.uint8))
+                data = f.read()
+            if not data:  # torch.frombuffer would fail without naming the file
+                raise ValueError('CIFARTensorDataset: ' + unreadable_image_message(
+                    osp.join(path, cls, name)))
+            encoded.append(torch.frombuffer(bytearray(data), dtype=torch.uint8))
             labels.append(label)
-    return encoded, np.asarray(labels, np.int64), classes
+            names.append(osp.join(path, cls, name))
+    return encoded, np.asarray(labels, np.int64), classes, names
 
 
 @DATASETS.register_module()
@@ -111,19 +116,21 @@ class CIFARTensorDataset(Dataset):
                     'it with `python tools/dataset_converters/'
                     f'pack_cifar_for_gpu.py SRC {data_root}`.')
             encoded, labels, classes = _load_pack(data_root, split)
+            names = None
         else:
             folder = osp.join(data_root, split)
             if not osp.isdir(folder):
                 raise FileNotFoundError(
                     f'CIFARTensorDataset: {folder!r} does not exist; expected a '
                     '.npz pack or <data_root>/<split>/<class>/<image>.')
-            encoded, labels, classes = _load_folder(folder)
+            encoded, labels, classes, names = _load_folder(folder)
         if indices is not None:
             keep = (list(range(indices)) if isinstance(indices, int) else
                     list(indices))
             encoded, labels = [encoded[i] for i in keep], labels[keep]
+            names = names and [names[i] for i in keep]
         from slimselfsup.models.data_preprocessors import decode_images
-        images = torch.stack(decode_images(encoded, self.device))  # RGB
+        images = torch.stack(decode_images(encoded, self.device, names))  # RGB
         self.images = images.flip(1).contiguous() if color_order == 'bgr' else images
         self.labels = torch.from_numpy(labels)
         self.metainfo: Dict = dict(classes=classes)

@@ -37,10 +37,15 @@ def read_image_file(args: Tuple[str, str, bool]) -> Tuple[str, bytes]:
     if check:
         import cv2
         import numpy as np
-        img = cv2.imdecode(np.frombuffer(value, np.uint8), cv2.IMREAD_UNCHANGED)
+        try:  # OpenCV asserts on empty input instead of returning None
+            img = cv2.imdecode(np.frombuffer(value, np.uint8), cv2.IMREAD_UNCHANGED) \
+                if value else None
+        except cv2.error:
+            img = None
         if img is None:
-            raise ValueError(f'{osp.join(root, key)!r} is not a decodable image; '
-                             'remove it or pass --no-check.')
+            what = 'is empty (0 bytes)' if not value else 'is not a decodable image'
+            raise ValueError(f'{osp.join(root, key)!r} {what}; remove it or pass '
+                             '--no-check.')
     return key, value
 
 

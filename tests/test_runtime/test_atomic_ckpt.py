@@ -128,3 +128,58 @@ def test_explicit_truncated_checkpoint_is_named(trained, data_root, tmp_path):
     with pytest.raises(RuntimeError, match=rf'checkpoint {bad} cannot be loaded: '
                        'it is truncated'):
         runner.load_or_resume()
+
+
+def dead_pid() -> int:
+    """The id of a process that has exited (and been reaped)."""
+    proc = subprocess.Popen([sys.executable, '-c', 'pass'])
+    proc.wait()
+    return proc.pid
+
+
+def test_temporary_file_of_a_killed_save_is_removed_by_the_next_save(tmp_path):
+    """A real saver process is SIGKILLed while its temporary file exists; the next
+    save of that name removes it (it used to stay forever: the name holds the pid
+    of the killed process, which no later process has)."""
+    path = tmp_path / 'latest.pth'
+    script = tmp_path / 'saver.py'
+    module = REPO / 'slimselfsup' / 'engine' / 'runner' / 'checkpoint_io.py'
+    script.write_text(SAVER.format(module=str(module), n=N))
+    for _ in range(20):  # the save may finish between seeing the file and the kill
+        proc = subprocess.Popen([sys.executable, str(script), str(path)],
+                                stdout=subprocess.PIPE, text=True)
+        proc.stdout.readline()  # one complete save exists
+        tmp = tmp_path / f'.latest.pth.{proc.pid}.tmp'
+        deadline = time.time() + 30
+        while not tmp.exists() and time.time() < deadline:
+            time.sleep(0.001)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        proc.stdout.close()
+        if tmp.exists():
+            break
+    assert tmp.exists()
+    alive = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])
+    busy = tmp_path / f'.latest.pth.{alive.pid}.tmp'  # a save still in progress
+    busy.write_bytes(b'x')
+    try:
+        atomic_torch_save({'w': torch.ones(2)}, str(path))
+        assert sorted(os.listdir(tmp_path)) == sorted(['latest.pth', 'saver.py',
+                                                       busy.name])
+    finally:
+        alive.kill()
+        alive.wait()
+
+
+def test_runner_save_removes_temporary_files_of_killed_saves(tmp_path, data_root):
+    work = tmp_path / 'work'
+    work.mkdir()
+    stale = [work / f'.iter_{i}.pth.{dead_pid()}.tmp' for i in (2, 7)]
+    for path in stale:
+        path.write_bytes(b'half a checkpoint')
+    other = work / f'.notes.txt.{dead_pid()}'  # not a temporary file of ours
+    other.write_text('kept')
+    build_runner(work, data_root, iters=2).train()
+    names = os.listdir(work)
+    assert 'iter_2.pth' in names and other.name in names
+    assert not [n for n in names if n.endswith('.tmp')], names

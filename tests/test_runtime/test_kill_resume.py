@@ -8,7 +8,9 @@ with ``--resume`` (auto: the latest intact checkpoint of the work dir). The fina
 checkpoints of A and B must hold bit-identical state dicts (CPU, ``num_workers=0``).
 Both loops are covered: epoch-based with epoch checkpoints and iteration-based with
 an iteration checkpoint interval (sampler position restored by re-loading the
-skipped batches, generators restored after that skip).
+skipped batches, generators restored after that skip). A third run uses the shipped
+configs' settings that used to break exactness: two persistent dataloader workers
+and ``randomness=dict(seed=None)``.
 """
 import os
 import random
@@ -40,7 +42,7 @@ model = dict(
               with_avg_pool=True),
     head=dict(type='NCEHead', loss=dict(type='InfoNCELoss', temperature=0.2)))
 train_dataloader = dict(
-    batch_size=8, num_workers=0, persistent_workers=False,
+    batch_size=8, num_workers={num_workers}, persistent_workers={persistent},
     sampler=dict(type={sampler!r}, shuffle=True),
     dataset=dict(data_root={data_root!r}))
 optim_wrapper = dict(type='OptimWrapper', optimizer=dict(
@@ -60,7 +62,7 @@ default_hooks = dict(
     nonfinite_loss=dict(type='NonFiniteLossHook'))
 env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'),
                mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0))
-randomness = dict(seed=0, deterministic=False)
+randomness = dict(seed={seed}, deterministic=False)
 log_level = 'INFO'
 '''
 ITER_LINE = re.compile(r'(?:Epoch|Iter)\(train\)\s*(?:\[\s*\d+\])?\s*\[\s*(\d+)/\s*\d+\]')
@@ -86,7 +88,8 @@ def data_root(tmp_path_factory) -> str:
 
 def write_config(path: Path, data_root: str, case: dict) -> str:
     data_cfg = str(REPO / 'configs' / '_base_' / 'datasets' / 'cifar10_bs256_mocov2.py')
-    fields = {k: v for k, v in case.items() if k != 'first_ckpt'}
+    fields = dict(num_workers=0, persistent=False, seed=0)
+    fields.update((k, v) for k, v in case.items() if k != 'first_ckpt')
     path.write_text(CONFIG.format(data_cfg=data_cfg, data_root=data_root, **fields))
     return str(path)
 
@@ -165,3 +168,30 @@ def test_sigkill_then_resume_matches_uninterrupted(kind, data_root, tmp_path):
     diff = {k: float((a[k].float() - b[k].float()).abs().max()) for k in a
             if not torch.equal(a[k], b[k])}
     assert not diff, f'killed at iteration {seen} (target {kill_at}): {diff}'
+
+
+def test_sigkill_then_resume_is_exact_with_persistent_workers_and_no_seed(data_root,
+                                                                         tmp_path):
+    """Persistent workers kept their generators across epochs and a resumed run's
+    fresh workers could not (209 of 250 tensors differed); with ``seed=None`` the
+    resumed run drew a new seed for its sampler before taking the checkpoint's. The
+    uninterrupted run A uses the seed that B drew (read from B's checkpoint):
+    ``seed=None`` behaves as that explicit seed."""
+    case = dict(CASES['epoch'], num_workers=2, persistent=True)
+    config = write_config(tmp_path / 'cfg.py', data_root, dict(case, seed=None))
+    rng = random.Random(f'workers-{os.getpid()}')
+    kill_at = rng.randint(case['first_ckpt'] + 1, case['total'] - 1)
+    dir_b = tmp_path / 'killed'
+    seen = run_and_kill(train_cmd(config, dir_b), kill_at)
+    seed = torch.load(dir_b / 'epoch_1.pth', weights_only=True)['meta']['seed']
+    straight = subprocess.Popen(
+        train_cmd(config, tmp_path / 'straight', '--cfg-options',
+                  f'randomness.seed={seed}'), cwd=REPO, env=env(),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    run_to_end(train_cmd(config, dir_b, '--resume'))
+    out, _ = straight.communicate(timeout=300)
+    assert straight.returncode == 0, out[-3000:]
+    a = final_state(tmp_path / 'straight', 'epoch_3.pth')
+    b = final_state(dir_b, 'epoch_3.pth')
+    diff = [k for k in a if not torch.equal(a[k], b[k])]
+    assert not diff, f'killed at iteration {seen} (target {kill_at}): {diff[:5]}'

@@ -36,6 +36,8 @@ def slim(channels: int, width: float) -> int:
 
 def load_state(path: str, prefix: str = 'backbone.') -> Tuple[dict, dict, dict]:
     """Backbone state (prefix stripped), head state (``head.`` stripped) and meta."""
+    from slimselfsup.engine.runner.checkpoint_io import check_checkpoint
+    check_checkpoint(path)  # names a truncated or foreign file
     ckpt = torch.load(path, map_location='cpu', weights_only=False)
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
     if not isinstance(state, dict):

@@ -77,9 +77,10 @@ class RNGStateHook(Hook):
     alone.
 
     With this hook an epoch-based run resumed from an end-of-epoch checkpoint
-    reproduces the uninterrupted run exactly (on deterministic kernels). Limits:
-    dataloader worker processes (``num_workers > 0``) have generators of their own,
-    seeded by mmengine at every worker start, which no checkpoint captures.
+    reproduces the uninterrupted run exactly (on deterministic kernels).
+    Dataloader worker processes (``num_workers > 0``) have generators of their own,
+    which no checkpoint captures; ``SelfSupRunner`` re-seeds them from the epoch
+    instead (:mod:`slimselfsup.engine.runner.worker_seeding`).
     ``IterBasedTrainLoop`` re-runs the pipeline over the batches it skips on resume
     (drawing random numbers); the generators are restored again after that skip,
     right before the first new batch is loaded.

@@ -11,14 +11,30 @@ from mmengine.dist import is_distributed
 from mmengine.model import (MMDistributedDataParallel, is_model_wrapper,
                             revert_sync_batchnorm)
 from mmengine.optim import OptimWrapper, OptimWrapperDict
-from mmengine.registry import MODEL_WRAPPERS
+from mmengine.registry import HOOKS, MODEL_WRAPPERS, OPTIMIZERS, Registry
 from mmengine.runner import Runner
+from mmengine.runner.checkpoint import CheckpointLoader
 from torch import nn
 
+from slimselfsup.apis.config import check_call_arguments
 from slimselfsup.registry import RUNNERS
 from .checkpoint_io import (check_checkpoint, commit, find_resumable_checkpoint,
-                            tmp_path_for)
+                            remove_stale_tmp_files, tmp_path_for)
 from .lr_scaling import lr_scale_factor
+from .worker_seeding import seed_workers_per_epoch
+
+
+@CheckpointLoader.register_scheme(prefixes='', force=True)
+def load_from_local(filename: str, map_location=None):
+    """mmengine's loader of local checkpoint files (``load_from``, ``init_cfg``
+    ``Pretrained``, ``load_checkpoint``), checking the file first: a truncated file
+    or an image raises an error naming it, not torch's "failed finding central
+    directory"."""
+    filename = osp.expanduser(filename)
+    if not osp.isfile(filename):  # mmengine's error type for this case
+        raise FileNotFoundError(f'checkpoint {filename} does not exist')
+    check_checkpoint(filename)
+    return torch.load(filename, map_location=map_location)
 
 
 @RUNNERS.register_module()
@@ -37,7 +53,14 @@ class SelfSupRunner(Runner):
 
     Checkpoints in local folders are written atomically (temporary file, fsync,
     rename), and ``resume=True`` without a path skips a truncated or corrupt latest
-    checkpoint with a warning and resumes from the newest intact one.
+    checkpoint with a warning and resumes from the newest intact one. Resuming is
+    exact with dataloader workers and with ``seed=None`` too (workers re-seeded per
+    epoch, the checkpoint's seed taken before the dataloader is built).
+
+    Mistakes that mmengine would report late or without naming them fail when the
+    runner is built or training starts: hook arguments the hook does not take, text
+    where a hook or the optimizer takes a number, and batches that do not fit a
+    MoCo-style queue (``drop_last=False`` with a partial last batch).
     """
 
     def setup_env(self, env_cfg: Dict) -> None:
@@ -89,6 +112,56 @@ class SelfSupRunner(Runner):
             f'auto_scale_lr ({mode}): total batch {total} vs base '
             f"{auto_scale_lr['base_batch_size']}, learning rates x{factor:.4g}")
 
+    @staticmethod
+    def build_dataloader(dataloader, seed: Optional[int] = None,
+                         diff_rank_seed: bool = False):
+        """mmengine's ``build_dataloader``; with its default ``worker_init_fn``,
+        workers are re-seeded from the epoch (:mod:`.worker_seeding`), so resuming is
+        exact with ``num_workers > 0`` and persistent workers too."""
+        loader = Runner.build_dataloader(dataloader, seed, diff_rank_seed)
+        if isinstance(dataloader, dict) and 'worker_init_fn' not in dataloader:
+            seed_workers_per_epoch(loader, seed)
+        return loader
+
+    def build_train_loop(self, loop):
+        """mmengine's ``build_train_loop``, after taking the seed of the checkpoint
+        to resume from; then checks that the batches fit the model's queues."""
+        if not isinstance(loop, dict):
+            return super().build_train_loop(loop)
+        if self._resume:
+            self._adopt_resumed_seed()
+        loop = super().build_train_loop(loop)
+        check_queue_batches(self.model, loop.dataloader, self.world_size)
+        return loop
+
+    def build_optim_wrapper(self, optim_wrapper):
+        """mmengine's, after checking that numeric optimizer arguments are numbers:
+        ``--cfg-options optim_wrapper.optimizer.lr=abc`` names ``lr`` here instead
+        of failing inside torch with a comparison error."""
+        optimizer = optim_wrapper.get('optimizer') if isinstance(optim_wrapper, dict) \
+            else None
+        if isinstance(optimizer, dict):
+            cls = _resolve(OPTIMIZERS, optimizer.get('type'))
+            if cls is not None:
+                check_call_arguments(cls, optimizer, 'optim_wrapper.optimizer',
+                                     unknown=False)
+        return super().build_optim_wrapper(optim_wrapper)
+
+    def register_hooks(self, default_hooks=None, custom_hooks=None) -> None:
+        """mmengine's ``register_hooks``, after checking every hook config against
+        its class's arguments: a typo such as ``default_hooks.checkpoint.
+        max_keep_ckpt`` fails here, not at the first save after an epoch of work
+        (mmengine's ``CheckpointHook`` takes any keyword)."""
+        entries = [(f'default_hooks.{name}', cfg)
+                   for name, cfg in (default_hooks or {}).items()]
+        entries += [(f'custom_hooks.{i}', cfg) for i, cfg in enumerate(custom_hooks or [])]
+        for where, cfg in entries:
+            if isinstance(cfg, dict):
+                cls = _resolve(HOOKS, cfg.get('type'))
+                if cls is not None:
+                    check_call_arguments(cls, cfg, where, ignore=('type', 'priority'))
+        super().register_hooks(default_hooks, custom_hooks)
+
     def save_checkpoint(self, out_dir: str, filename: str, *args, **kwargs) -> None:
         """mmengine's ``save_checkpoint`` into a temporary file that is fsynced and
         renamed to ``filename``: a kill during the save never leaves a truncated
@@ -103,9 +176,46 @@ class SelfSupRunner(Runner):
             super().save_checkpoint(out_dir, osp.basename(tmp), *args, **kwargs)
             if osp.exists(tmp):  # only the main process writes
                 commit(tmp, final)
+                # the temporary files of saves killed earlier (by this run or
+                # one it resumes) are of no use to anyone
+                for path in remove_stale_tmp_files(out_dir):
+                    self.logger.info(f'removed {path}, left by a save that was killed')
         finally:
             if osp.exists(tmp):
                 os.remove(tmp)
+
+    def _latest_intact_checkpoint(self) -> Optional[str]:
+        """:func:`find_resumable_checkpoint` of ``work_dir``, looked up once."""
+        if not hasattr(self, '_latest_intact'):
+            self._latest_intact = find_resumable_checkpoint(self.work_dir)
+        return self._latest_intact
+
+    def _adopt_resumed_seed(self) -> None:
+        """Take the seed of the checkpoint to resume from before the train dataloader
+        is built.
+
+        mmengine's ``resume`` switches to the checkpoint's seed only after the
+        dataloader exists, so its sampler and workers keep this process's seed (a
+        new random one with ``randomness=dict(seed=None)``) and the resumed run
+        would load other batches than the interrupted one.
+        """
+        path = self._load_from if self._load_from is not None else \
+            self._latest_intact_checkpoint()
+        if path is None or '://' in str(path):
+            return
+        try:  # mmap: reads the small meta pickle, not the tensors
+            meta = torch.load(path, map_location='cpu', weights_only=True,
+                              mmap=True).get('meta') or {}
+        except Exception:  # load_or_resume reports unreadable files
+            return
+        seed, current = meta.get('seed'), self._randomness_cfg.get('seed')
+        if seed is None or seed == current:
+            return
+        if current is not None:
+            self.logger.warning(f'resume: the checkpoint was trained with seed {seed}, '
+                                f'the config says {current}; continuing with {seed}')
+        self._randomness_cfg.update(seed=seed)
+        self.set_randomness(**self._randomness_cfg)
 
     def load_or_resume(self) -> None:
         """mmengine's ``load_or_resume``, checking checkpoint files first.
@@ -118,7 +228,7 @@ class SelfSupRunner(Runner):
         if self._has_loaded:
             return None
         if self._resume and self._load_from is None:
-            latest = find_resumable_checkpoint(self.work_dir)
+            latest = self._latest_intact_checkpoint()
             if latest is None:
                 self.logger.info(f'resume: no intact checkpoint in {self.work_dir}; '
                                  'training starts from scratch')
@@ -127,7 +237,7 @@ class SelfSupRunner(Runner):
             self.logger.info(f'Auto resumed from the latest intact checkpoint {latest}.')
         if self._load_from is not None and '://' not in str(self._load_from) and \
                 osp.splitext(str(self._load_from))[1] in ('.pth', '.pt', '.ckpt'):
-            check_checkpoint(self._load_from)
+            check_checkpoint(self._load_from, '--resume / load_from')
         return super().load_or_resume()
 
     def load_checkpoint(self, filename: str, map_location='cpu', strict: bool = False,
@@ -165,6 +275,71 @@ class SelfSupRunner(Runner):
             if not m:
                 raise
             raise ValueError(wrong_prefix_message(self.model, m.group(1))) from err
+
+
+def _resolve(registry: Registry, type_) -> Optional[type]:
+    """The class a config's ``type`` names in the current scope, or None."""
+    if isinstance(type_, type):
+        return type_
+    if not isinstance(type_, str):
+        return None
+    with registry.switch_scope_and_registry(None) as scoped:
+        cls = scoped.get(type_)
+    return cls if isinstance(cls, type) else None
+
+
+def check_queue_batches(model: nn.Module, loader, world_size: int) -> None:
+    """Check, before training, that every batch fits the model's feature queues.
+
+    A :class:`~slimselfsup.models.utils.FeatureQueue` (MoCo, SlimCLR-MoCo, SEED)
+    writes each global batch of keys at its pointer, as MoCo does: its length must
+    be a multiple of the global batch size, and a partial last batch
+    (``drop_last=False``) would leave the pointer between two batch slots, so that
+    a later full batch no longer fits. Without this check such runs fail after a
+    whole epoch with a shape error.
+
+    Args:
+        model (nn.Module): The (possibly wrapped) model.
+        loader: The train dataloader.
+        world_size (int): Number of processes.
+
+    Raises:
+        ValueError: Naming the queue length, batch size, world size, data set size
+            and ``drop_last``, and what to change.
+    """
+    from mmengine.dataset import InfiniteSampler
+
+    from slimselfsup.models.utils import FeatureQueue
+    module = model.module if is_model_wrapper(model) else model
+    queues = [(name, m) for name, m in module.named_modules()
+              if isinstance(m, FeatureQueue)]
+    batch = getattr(loader, 'batch_size', None)
+    if not queues or not batch:  # no queue, or a custom batch sampler
+        return
+    full = world_size * batch
+    sampler, per_rank, last = loader.sampler, 0, 0
+    if not loader.drop_last and not isinstance(sampler, InfiniteSampler) and \
+            hasattr(sampler, '__len__'):
+        per_rank = len(sampler)
+        last = per_rank % batch
+    for name, queue in queues:
+        where = (f'{type(module).__name__}: the queue `{name}` (model.queue_len='
+                 f'{queue.length})')
+        if queue.length % full:
+            raise ValueError(
+                f'{where} must be a multiple of the global batch size, batch_size='
+                f'{batch} x {world_size} process(es) = {full}. Change model.queue_len '
+                'or train_dataloader.batch_size so that they divide evenly.')
+        if last:
+            raise ValueError(
+                f'{where} takes whole global batches of {full} keys, but the last '
+                f'batch of every epoch holds {last} x {world_size} process(es) = '
+                f'{last * world_size}: train_dataloader.drop_last=False keeps the '
+                f'{last} samples per process that batch_size={batch} leaves of '
+                f'{per_rank} ({len(loader.dataset)} in the data set), and the queue '
+                'pointer would no longer line up with the batches. Set '
+                'train_dataloader.drop_last=True (as MoCo does), or a batch size that '
+                'divides the samples per process.')
 
 
 def wrong_prefix_message(model: nn.Module, prefix: str) -> str:

@@ -115,7 +115,9 @@ class TECTargetGenerator(BaseModule):
             ConversionError: The keys do not match; the message names the missing
                 and unexpected ones.
         """
-        state = unwrap_state_dict(torch.load(path, map_location='cpu', weights_only=True))
+        from slimselfsup.engine.runner.checkpoint_io import load_checkpoint_file
+        state = unwrap_state_dict(load_checkpoint_file(
+            path, 'model.target_generator.checkpoint'))
         if self.prefix and any(k.startswith(self.prefix) for k in state):
             state = strip_prefix(state, self.prefix, drop_others=True)
         try:
