@@ -3,6 +3,7 @@
 The full table, with links to the tests of the other rows, is docs/reliability.md.
 """
 import os
+import subprocess
 
 import pytest
 import torch
@@ -10,7 +11,8 @@ from mmengine.config import Config
 
 from slimselfsup.apis.model_zoo import load_checkpoint_file
 from slimselfsup.registry import DATASETS, MODELS, RUNNERS
-from test_kill_resume import CASES, CIFAR, data_root, write_config  # noqa: F401
+from test_kill_resume import (CASES, CIFAR, REPO, data_root, env,  # noqa: F401
+                              train_cmd, write_config)
 
 
 def test_corrupt_image_file_is_named(tmp_path):
@@ -68,3 +70,29 @@ def test_wrong_init_cfg_prefix_is_named(tmp_path, data_root):
     with pytest.raises(ValueError, match=r"prefix='encoder_q.'\) matches no key of "
                        rf"{ckpt}; its keys start with \['backbone.'\]"):
         runner.train()
+
+
+@pytest.mark.parametrize('config', ['moco', 'demo'])
+def test_batch_larger_than_the_data_set_is_an_error_before_any_save(config, tmp_path,
+                                                                  data_root):
+    """drop_last=True and a batch larger than the data set: no batch per epoch. The
+    MoCo run used to exit 0 after zero iterations with untrained epoch_*.pth; the
+    demo failed in a parameter scheduler with an unrelated assertion."""
+    if config == 'moco':  # the tiny MoCo v2 of test_kill_resume on 40 real images
+        path, size, batch = write_config(tmp_path / 'cfg.py', data_root,
+                                         CASES['epoch']), 40, 64
+    else:  # 2,000 images
+        path, size, batch = str(REPO / 'configs/demo/simclr_resnet18_1xb256-coslr-12e_'
+                                'cifar10-mini.py'), 2000, 4096
+    work = tmp_path / 'work'
+    proc = subprocess.run(train_cmd(path, work, '--cfg-options',
+                                    f'train_dataloader.batch_size={batch}'),
+                          cwd=REPO, env=env(), capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0, proc.stdout[-2000:]
+    assert (f'ValueError: train_dataloader yields no batch per epoch: its data set has '
+            f'{size} samples, batch_size={batch} and drop_last=True, so training would '
+            'run zero iterations and save untrained checkpoints. Lower '
+            f'train_dataloader.batch_size to at most {size}, or use a larger data '
+            'set.') in proc.stderr
+    assert not [p for p in os.listdir(work) if p.endswith('.pth')]
+    assert not (work / 'last_checkpoint').exists()

@@ -11,9 +11,11 @@ from mmengine.dist import is_distributed
 from mmengine.model import (MMDistributedDataParallel, is_model_wrapper,
                             revert_sync_batchnorm)
 from mmengine.optim import OptimWrapper, OptimWrapperDict
+from mmengine.dataset import InfiniteSampler
 from mmengine.registry import MODEL_WRAPPERS
-from mmengine.runner import Runner
+from mmengine.runner import BaseLoop, Runner
 from torch import nn
+from torch.utils.data import DataLoader
 
 from slimselfsup.registry import RUNNERS
 from .checkpoint_io import (check_checkpoint, commit, find_resumable_checkpoint,
@@ -52,6 +54,18 @@ class SelfSupRunner(Runner):
                 backend='gloo', rank=int(os.environ['RANK']),
                 world_size=int(os.environ['WORLD_SIZE']), **kwargs)
         super().setup_env(env_cfg)
+
+    def build_train_loop(self, loop):
+        """mmengine's ``build_train_loop``; a data loader that yields no batch per
+        pass is an error (an epoch-based run would otherwise finish with zero
+        iterations and save untrained checkpoints, or fail in a parameter
+        scheduler with an unrelated assertion)."""
+        built = super().build_train_loop(loop)
+        if not isinstance(loop, BaseLoop):
+            problem = empty_loader_problem(built.dataloader, self.world_size)
+            if problem:
+                raise ValueError(problem)
+        return built
 
     def wrap_model(self, model_wrapper_cfg: Optional[Dict],
                    model: nn.Module) -> nn.Module:
@@ -165,6 +179,36 @@ class SelfSupRunner(Runner):
             if not m:
                 raise
             raise ValueError(wrong_prefix_message(self.model, m.group(1))) from err
+
+
+def empty_loader_problem(loader: DataLoader, world_size: int = 1,
+                         name: str = 'train_dataloader') -> Optional[str]:
+    """Why ``loader`` yields no batch in a pass over its data, or None.
+
+    Loaders on an :class:`~mmengine.dataset.InfiniteSampler` never run dry and
+    iterable data sets have no length; both are fine.
+    """
+    batch_sampler = loader.batch_sampler
+    sampler = getattr(batch_sampler, 'sampler', loader.sampler)
+    if isinstance(sampler, InfiniteSampler):
+        return None
+    try:
+        if len(loader) > 0:
+            return None
+        per_rank = len(sampler)
+    except TypeError:
+        return None
+    size = len(loader.dataset)
+    batch_size = getattr(batch_sampler, 'batch_size', loader.batch_size)
+    drop_last = getattr(batch_sampler, 'drop_last', loader.drop_last)
+    ranks = f' ({per_rank} per process on {world_size} processes)' \
+        if world_size > 1 else ''
+    fix = (f'lower {name}.batch_size to at most {per_rank}, or use a larger data set'
+           if size else f'check {name}.dataset (data_root, ann_file, indices)')
+    return (f'{name} yields no batch per epoch: its data set has {size} samples'
+            f'{ranks}, batch_size={batch_size} and drop_last={drop_last}, so '
+            'training would run zero iterations and save untrained checkpoints. '
+            f'{fix.capitalize()}.')
 
 
 def wrong_prefix_message(model: nn.Module, prefix: str) -> str:
