@@ -18,6 +18,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from slimselfsup.registry import RUNNERS
+from ..hooks.nonfinite_loss_hook import NonFiniteStateError, first_bad_tensor, resume_advice
 from .checkpoint_io import (check_checkpoint, commit, find_resumable_checkpoint,
                             tmp_path_for)
 from .lr_scaling import lr_scale_factor
@@ -107,7 +108,22 @@ class SelfSupRunner(Runner):
         """mmengine's ``save_checkpoint`` into a temporary file that is fsynced and
         renamed to ``filename``: a kill during the save never leaves a truncated
         checkpoint under the final name. Remote ``out_dir`` (``s3://``...) and
-        non-default backends keep mmengine's direct write."""
+        non-default backends keep mmengine's direct write.
+
+        A model whose parameters or buffers are not finite (or beyond
+        ``MAX_ABS``) is never saved: :class:`NonFiniteStateError` names the first
+        such tensor and stops training, so every checkpoint a run leaves (and
+        ``last_checkpoint``) is one to resume from. A NaN loss is caught earlier by
+        ``NonFiniteLossHook``; this catches damage that leaves the loss finite
+        (BN statistics, one-iteration epochs)."""
+        model = self.model.module if is_model_wrapper(self.model) else self.model
+        bad = first_bad_tensor(model)
+        if bad is not None:
+            by_epoch = kwargs.get('by_epoch', args[4] if len(args) > 4 else True)
+            done = self.iter if by_epoch else self.iter + 1  # as mmengine's meta
+            raise NonFiniteStateError(
+                f'{filename} was not saved: {bad}, after {done} iterations; training '
+                f'stopped; {resume_advice(self)}.')
         if '://' in str(out_dir) or kwargs.get('backend_args') or (
                 len(args) > 0 and args[0] is not None) or kwargs.get('file_client_args'):
             return super().save_checkpoint(out_dir, filename, *args, **kwargs)
