@@ -10,6 +10,7 @@ leaves the loss finite (NaN BN statistics; ``lr=1e6`` with one-iteration epochs,
 real ``tools/train.py`` process) must stop the run at the save, naming the tensor.
 """
 import os
+import re
 import subprocess
 
 import pytest
@@ -21,8 +22,8 @@ from slimselfsup.engine.hooks import (NonFiniteLossError, NonFiniteLossHook,
                                       NonFiniteStateError)
 from slimselfsup.engine.hooks.nonfinite_loss_hook import MAX_ABS
 from slimselfsup.registry import HOOKS, RUNNERS
-from test_kill_resume import (CASES, REPO, data_root, env, train_cmd,  # noqa: F401
-                              write_config)
+from test_kill_resume import (CASES, REPO, data_root, env, run_to_end,  # noqa: F401
+                              train_cmd, write_config)
 
 POISON_AT = 6  # 1-based iteration whose loss is NaN
 
@@ -141,3 +142,27 @@ def test_divergence_with_finite_losses_leaves_only_good_checkpoints(tmp_path, da
         assert f"the last good checkpoint is {work / newest}; resume from it" in line
         with open(work / 'last_checkpoint') as f:
             assert f.read().strip() == str(work / newest)
+
+
+LR_LINE = re.compile(r'Epoch\(train\)\s*\[(\d+)\]\[\s*(\d+)/\s*\d+\]\s+lr: ([0-9.e+-]+)')
+
+
+def test_learning_rate_given_at_resume_takes_effect(tmp_path, data_root):
+    """What the advice above says to do: resume with a lower learning rate. mmengine
+    restored the checkpoint's optimizer param groups, so the old rate went on."""
+    config = write_config(tmp_path / 'cfg.py', data_root, CASES['epoch'])
+    straight = run_to_end(train_cmd(config, tmp_path / 'a'))
+    ckpt = tmp_path / 'a' / 'epoch_2.pth'
+    resumed = run_to_end(train_cmd(config, tmp_path / 'b', '--resume', str(ckpt),
+                                   '--cfg-options', 'optim_wrapper.optimizer.lr=0.005'))
+    lr_a = {(int(e), int(i)): float(lr) for e, i, lr in LR_LINE.findall(straight)}
+    lr_b = {(int(e), int(i)): float(lr) for e, i, lr in LR_LINE.findall(resumed)}
+    assert len(lr_a) == 15 and sorted(lr_b) == [(3, i) for i in range(1, 6)]
+    for key, lr in lr_b.items():  # the same cosine schedule, a tenth of the rate
+        assert lr == pytest.approx(lr_a[key] / 10, rel=1e-3), key
+    assert ("resume: the configured learning rate (initial_lr 0.005) differs from the "
+            f"checkpoint's (0.05) in {ckpt}; using the configured one") in resumed
+    final = torch.load(tmp_path / 'b' / 'epoch_3.pth', map_location='cpu',
+                       weights_only=True)
+    assert final['optimizer']['param_groups'][0]['initial_lr'] == pytest.approx(0.005)
+    assert final['param_schedulers'][0]['base_values'] == pytest.approx([0.005])

@@ -160,6 +160,69 @@ class SelfSupRunner(Runner):
             check_checkpoint(self._load_from)
         return super().load_or_resume()
 
+    def resume(self, filename: str, resume_optimizer: bool = True,
+               resume_param_scheduler: bool = True, map_location='default') -> None:
+        """mmengine's ``resume``, except that a learning rate configured differently
+        from the checkpoint's (``--cfg-options optim_wrapper.optimizer.lr=...`` at
+        resume, or an edited config) takes effect.
+
+        mmengine restores the optimizer's param groups, so the checkpoint's
+        learning rate silently wins over the config. Here each param group whose
+        configured base learning rate (``initial_lr``, set by the schedulers, else
+        ``lr``) differs from the checkpoint's is rescaled by configured /
+        checkpoint: its current ``lr``, ``initial_lr`` and the schedulers' base
+        and last values, so the schedule continues where it was, at the new
+        scale (exact for schedulers without an absolute ``eta_min``). Each
+        override is logged.
+        """
+        configured = self._configured_lrs() if resume_optimizer else None
+        super().resume(filename, resume_optimizer, resume_param_scheduler, map_location)
+        if configured:
+            self._apply_configured_lrs(configured, filename)
+
+    def _lr_wrappers(self) -> list:
+        wrapper = self.optim_wrapper
+        if isinstance(wrapper, OptimWrapperDict):
+            return list(wrapper.values())
+        return [wrapper] if isinstance(wrapper, OptimWrapper) else []
+
+    def _configured_lrs(self) -> list:
+        """``(key, value)`` of each param group's base learning rate as built from
+        this config (after ``auto_scale_lr``), before the checkpoint overwrites it."""
+        return [[('initial_lr', g['initial_lr']) if 'initial_lr' in g else ('lr', g['lr'])
+                 for g in wrapper.param_groups] for wrapper in self._lr_wrappers()]
+
+    def _apply_configured_lrs(self, configured: list, filename: str) -> None:
+        schedulers = self.param_schedulers or []
+        if isinstance(schedulers, dict):
+            schedulers = [s for group in schedulers.values() for s in group]
+        for wrapper, groups in zip(self._lr_wrappers(), configured):
+            if len(groups) != len(wrapper.param_groups):
+                continue
+            ratios = []
+            for group, (key, value) in zip(wrapper.param_groups, groups):
+                old = group.get(key)
+                ratios.append(value / old if old and key in group else 1.)
+            if all(abs(r - 1) < 1e-9 for r in ratios):
+                continue
+            for i, (group, ratio) in enumerate(zip(wrapper.param_groups, ratios)):
+                group['lr'] *= ratio
+                if 'initial_lr' in group:
+                    group['initial_lr'] *= ratio
+                for scheduler in schedulers:
+                    if scheduler.param_name == 'lr' and scheduler.optimizer in (
+                            wrapper, wrapper.optimizer):
+                        scheduler.base_values[i] *= ratio
+                        if getattr(scheduler, '_last_value', None):
+                            scheduler._last_value[i] *= ratio
+            key, value = groups[0]
+            self.logger.warning(
+                f'resume: the configured learning rate ({key} {value:g}) differs from '
+                f'the checkpoint\'s ({value / ratios[0]:g}) in {filename}; using the '
+                f'configured one: the learning rate of each param group and the '
+                f'schedulers\' base values are scaled by x{ratios[0]:g} (lr now '
+                f"{wrapper.param_groups[0]['lr']:.4g}).")
+
     def load_checkpoint(self, filename: str, map_location='cpu', strict: bool = False,
                         revise_keys: list = [(r'^module.', '')]):
         """mmengine's ``load_checkpoint``, strict when resuming.
