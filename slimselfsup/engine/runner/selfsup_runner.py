@@ -1,4 +1,5 @@
 """mmengine Runner with linear or square-root LR scaling and CPU-safe DDP."""
+import contextlib
 import datetime
 import os
 import os.path as osp
@@ -67,6 +68,31 @@ class SelfSupRunner(Runner):
             if problem:
                 raise ValueError(problem)
         return built
+
+    def test(self) -> dict:
+        """mmengine's ``test``, without building the training loop (and so its data
+        set): a ``window_size='global'`` log setting reads ``runner.iter``, which
+        builds an unbuilt train loop, so testing failed after evaluating every
+        image when the training split does not exist."""
+        with self._train_loop_hidden():
+            return super().test()
+
+    def val(self) -> dict:
+        """mmengine's ``val``, without building the training loop (see ``test``)."""
+        with self._train_loop_hidden():
+            return super().val()
+
+    @contextlib.contextmanager
+    def _train_loop_hidden(self):
+        loop = self._train_loop
+        if isinstance(loop, BaseLoop) or loop is None:
+            yield
+            return
+        self._train_loop = None  # runner.iter / epoch read 0, as in a test-only Runner
+        try:
+            yield
+        finally:
+            self._train_loop = loop
 
     def wrap_model(self, model_wrapper_cfg: Optional[Dict],
                    model: nn.Module) -> nn.Module:
