@@ -241,13 +241,15 @@ class SelfSupRunner(Runner):
                         scheduler.base_values[i] *= ratio
                         if getattr(scheduler, '_last_value', None):
                             scheduler._last_value[i] *= ratio
-            key, value = groups[0]
+            first = next(i for i, r in enumerate(ratios) if abs(r - 1) >= 1e-9)
+            key, value = groups[first]
+            where = f' in param group {first}' if len(ratios) > 1 else ''
             self.logger.warning(
-                f'resume: the configured learning rate ({key} {value:g}) differs from '
-                f'the checkpoint\'s ({value / ratios[0]:g}) in {filename}; using the '
-                f'configured one: the learning rate of each param group and the '
-                f'schedulers\' base values are scaled by x{ratios[0]:g} (lr now '
-                f"{wrapper.param_groups[0]['lr']:.4g}).")
+                f'resume: the configured learning rate ({key} {value:g}{where}) differs '
+                f"from the checkpoint's ({value / ratios[first]:g}) in {filename}; using "
+                'the configured one: the learning rate of each param group and the '
+                f"schedulers' base values are scaled by x{ratios[first]:g} (lr now "
+                f"{wrapper.param_groups[first]['lr']:.4g}).")
 
     def load_checkpoint(self, filename: str, map_location='cpu', strict: bool = False,
                         revise_keys: list = [(r'^module.', '')]):
