@@ -79,8 +79,7 @@ def check_top_level_keys(cfg: Config) -> None:
     Args:
         cfg (Config): The loaded config.
     """
-    known = set(inspect.signature(Runner.__init__).parameters) - {'self'}
-    known |= {'runner_type', 'compile', 'strategy'}
+    known = runtime_keys()
     for key in cfg.keys():
         if key in known:
             continue
