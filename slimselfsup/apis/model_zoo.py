@@ -239,7 +239,11 @@ def get_model(name: str, pretrained: Union[bool, str] = False,
             ``backbone=dict(frozen_stages=4)``.
 
     Returns:
-        nn.Module: The model, in eval mode.
+        nn.Module: The model, in eval mode, with the data preprocessor it was
+        trained with (the config's ``model.data_preprocessor``, else its top-level
+        ``data_preprocessor``, as mmengine's Runner does): ``model.data_preprocessor(
+        dict(inputs=images_uint8_bgr), False)`` normalises and orders channels as in
+        training.
     """
     from mmengine.config import Config
     from mmengine.registry import DefaultScope
@@ -252,8 +256,14 @@ def get_model(name: str, pretrained: Union[bool, str] = False,
     cfg = Config.fromfile(info['Config'])
     if kwargs:
         cfg.merge_from_dict({'model': kwargs})
+    model_cfg = cfg.model
+    if cfg.get('data_preprocessor') is not None:
+        # the Runner's rule: the top-level data_preprocessor (mean/std, BGR->RGB) is
+        # the model's unless the model dict has its own; without it the model
+        # would neither normalise nor convert the images it was trained on
+        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'slimselfsup')):
-        model = MODELS.build(cfg.model)
+        model = MODELS.build(model_cfg)
     if pretrained:
         path = resolve_checkpoint(pretrained, name)
         load_weights(model, load_checkpoint_file(path), path, name)

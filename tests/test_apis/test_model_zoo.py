@@ -22,7 +22,8 @@ import torch
 from mmengine.config import Config
 
 import slimselfsup
-from slimselfsup.apis import model_zoo
+from slimselfsup.apis import load_config, model_zoo
+from slimselfsup.evaluation import extract_features
 from slimselfsup.registry import RUNNERS
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'test_runtime'))
@@ -207,3 +208,44 @@ def test_every_metafile_model_is_listed():
         for entry in yaml.safe_load(meta.read_text()).get('Models') or []:
             assert entry['Name'] in names
             assert Path(model_zoo.model_info(entry['Name'])['Config']).is_file()
+
+
+def test_get_model_carries_the_preprocessing_it_was_trained_with(tmp_path, monkeypatch,
+                                                                data_root):
+    """A shipped config whose data_preprocessor (CIFAR mean/std, BGR->RGB) is a
+    top-level key, as in mmpretrain: the zoo model must extract the same features
+    from real images as the model the Runner trained (it once got cosine 0.61)."""
+    config = REPO / 'configs/mocov2/mocov2_resnet18-cifar_1xb512-coslr-200e_cifar10.py'
+    small = dict(queue_len=64, backbone=dict(stem_channels=16, base_channels=16),
+                 neck=dict(in_channels=128, hid_channels=64))
+    cfg = load_config(str(config), {
+        'model.queue_len': 64, 'model.backbone.stem_channels': 16,
+        'model.backbone.base_channels': 16, 'model.neck.in_channels': 128,
+        'model.neck.hid_channels': 64, 'train_dataloader.batch_size': 8,
+        'train_dataloader.num_workers': 0, 'train_dataloader.persistent_workers': False,
+        'train_dataloader.dataset.data_root': data_root, 'train_cfg.max_epochs': 1,
+        'default_hooks.checkpoint.interval': 1, 'custom_hooks': [],
+        'randomness.seed': 0})
+    assert 'data_preprocessor' not in cfg.model and cfg.data_preprocessor.to_rgb
+    cfg.work_dir, cfg.log_level = str(tmp_path / 'work'), 'WARNING'
+    runner = RUNNERS.build(cfg)
+    runner.train()
+
+    (tmp_path / 'metafile.yml').write_text(
+        f'Models:\n  - Name: mocov2_cifar\n    Config: {config}\n')
+    (tmp_path / 'model-index.yml').write_text('Import:\n  - metafile.yml\n')
+    monkeypatch.setattr(model_zoo, 'MODEL_INDEX', str(tmp_path / 'model-index.yml'))
+    zoo = slimselfsup.get_model('mocov2_cifar', pretrained=str(tmp_path / 'work' /
+                                                               'epoch_1.pth'), **small)
+
+    loader = dict(cfg.knn_val_dataloader, num_workers=0, persistent_workers=False,
+                  batch_size=20)
+    loader['dataset'] = dict(loader['dataset'], data_root=str(REPO / 'demo/cifar10-mini'),
+                             indices=60)
+    trained_feats, labels = extract_features(
+        runner.model, runner.build_dataloader(loader, seed=0))
+    zoo_feats, zoo_labels = extract_features(zoo, runner.build_dataloader(loader, seed=0))
+    assert torch.equal(labels, zoo_labels) and len(labels) == 60
+    # features are L2-normalised: the smallest cosine over 60 real test images
+    assert (trained_feats * zoo_feats).sum(1).min() > 1 - 1e-5
+    torch.testing.assert_close(zoo_feats, trained_feats, rtol=1e-4, atol=1e-5)

@@ -261,3 +261,27 @@ def test_queue_length_not_a_multiple_of_the_batch_fails_before_training(tmp_path
                        r'48\) must be a multiple of the global batch size, batch_size=5 '
                        r'x 1 process\(es\) = 5'):
         RUNNERS.build(cfg).train()
+@pytest.mark.parametrize('config', ['moco', 'demo'])
+def test_batch_larger_than_the_data_set_is_an_error_before_any_save(config, tmp_path,
+                                                                  data_root):
+    """drop_last=True and a batch larger than the data set: no batch per epoch. The
+    MoCo run used to exit 0 after zero iterations with untrained epoch_*.pth; the
+    demo failed in a parameter scheduler with an unrelated assertion."""
+    if config == 'moco':  # the tiny MoCo v2 of test_kill_resume on 40 real images
+        path, size, batch = write_config(tmp_path / 'cfg.py', data_root,
+                                         CASES['epoch']), 40, 64
+    else:  # 2,000 images
+        path, size, batch = str(REPO / 'configs/demo/simclr_resnet18_1xb256-coslr-12e_'
+                                'cifar10-mini.py'), 2000, 4096
+    work = tmp_path / 'work'
+    proc = subprocess.run(train_cmd(path, work, '--cfg-options',
+                                    f'train_dataloader.batch_size={batch}'),
+                          cwd=REPO, env=env(), capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0, proc.stdout[-2000:]
+    assert (f'ValueError: train_dataloader yields no batch per epoch: its data set has '
+            f'{size} samples, batch_size={batch} and drop_last=True, so training would '
+            'run zero iterations and save untrained checkpoints. Lower '
+            f'train_dataloader.batch_size to at most {size}, or use a larger data '
+            'set.') in proc.stderr
+    assert not [p for p in os.listdir(work) if p.endswith('.pth')]
+    assert not (work / 'last_checkpoint').exists()

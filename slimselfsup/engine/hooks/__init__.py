@@ -1,9 +1,9 @@
 from .channels_last_hook import ChannelsLastHook
 from .knn_hook import KNNHook
-from .nonfinite_loss_hook import NonFiniteLossError, NonFiniteLossHook
+from .nonfinite_loss_hook import NonFiniteLossError, NonFiniteLossHook, NonFiniteStateError
 from .rng_state_hook import RNGStateHook
 from .safe_checkpoint_hook import SafeCheckpointHook
 from .slim_grad_hook import SlimGradHook
 
 __all__ = ['ChannelsLastHook', 'KNNHook', 'NonFiniteLossError', 'NonFiniteLossHook',
-           'RNGStateHook', 'SafeCheckpointHook', 'SlimGradHook']
+           'NonFiniteStateError', 'RNGStateHook', 'SafeCheckpointHook', 'SlimGradHook']

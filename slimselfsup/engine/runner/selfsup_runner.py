@@ -1,4 +1,5 @@
 """mmengine Runner with linear or square-root LR scaling and CPU-safe DDP."""
+import contextlib
 import datetime
 import os
 import os.path as osp
@@ -7,17 +8,20 @@ from typing import Dict, Optional
 
 import torch
 import torch.distributed as torch_dist
+from mmengine.dataset import InfiniteSampler
 from mmengine.dist import is_distributed
 from mmengine.model import (MMDistributedDataParallel, is_model_wrapper,
                             revert_sync_batchnorm)
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 from mmengine.registry import HOOKS, MODEL_WRAPPERS, OPTIMIZERS, Registry
-from mmengine.runner import Runner
+from mmengine.runner import BaseLoop, Runner
 from mmengine.runner.checkpoint import CheckpointLoader
 from torch import nn
+from torch.utils.data import DataLoader
 
 from slimselfsup.apis.config import check_call_arguments
 from slimselfsup.registry import RUNNERS
+from ..hooks.nonfinite_loss_hook import NonFiniteStateError, first_bad_tensor, resume_advice
 from .checkpoint_io import (check_checkpoint, commit, find_resumable_checkpoint,
                             remove_stale_tmp_files, tmp_path_for)
 from .lr_scaling import lr_scale_factor
@@ -76,6 +80,31 @@ class SelfSupRunner(Runner):
                 world_size=int(os.environ['WORLD_SIZE']), **kwargs)
         super().setup_env(env_cfg)
 
+    def test(self) -> dict:
+        """mmengine's ``test``, without building the training loop (and so its data
+        set): a ``window_size='global'`` log setting reads ``runner.iter``, which
+        builds an unbuilt train loop, so testing failed after evaluating every
+        image when the training split does not exist."""
+        with self._train_loop_hidden():
+            return super().test()
+
+    def val(self) -> dict:
+        """mmengine's ``val``, without building the training loop (see ``test``)."""
+        with self._train_loop_hidden():
+            return super().val()
+
+    @contextlib.contextmanager
+    def _train_loop_hidden(self):
+        loop = self._train_loop
+        if isinstance(loop, BaseLoop) or loop is None:
+            yield
+            return
+        self._train_loop = None  # runner.iter / epoch read 0, as in a test-only Runner
+        try:
+            yield
+        finally:
+            self._train_loop = loop
+
     def wrap_model(self, model_wrapper_cfg: Optional[Dict],
                    model: nn.Module) -> nn.Module:
         if not self.distributed or torch.cuda.is_available() or is_model_wrapper(model):
@@ -125,12 +154,19 @@ class SelfSupRunner(Runner):
 
     def build_train_loop(self, loop):
         """mmengine's ``build_train_loop``, after taking the seed of the checkpoint
-        to resume from; then checks that the batches fit the model's queues."""
+        to resume from; then checks the batches: a data loader that yields no batch
+        per pass is an error (an epoch-based run would otherwise finish with zero
+        iterations and save untrained checkpoints, or fail in a parameter scheduler
+        with an unrelated assertion), and so are batches that do not fit the
+        model's queues."""
         if not isinstance(loop, dict):
             return super().build_train_loop(loop)
         if self._resume:
             self._adopt_resumed_seed()
         loop = super().build_train_loop(loop)
+        problem = empty_loader_problem(loop.dataloader, self.world_size)
+        if problem:
+            raise ValueError(problem)
         check_queue_batches(self.model, loop.dataloader, self.world_size)
         return loop
 
@@ -166,7 +202,22 @@ class SelfSupRunner(Runner):
         """mmengine's ``save_checkpoint`` into a temporary file that is fsynced and
         renamed to ``filename``: a kill during the save never leaves a truncated
         checkpoint under the final name. Remote ``out_dir`` (``s3://``...) and
-        non-default backends keep mmengine's direct write."""
+        non-default backends keep mmengine's direct write.
+
+        A model whose parameters or buffers are not finite (or beyond
+        ``MAX_ABS``) is never saved: :class:`NonFiniteStateError` names the first
+        such tensor and stops training, so every checkpoint a run leaves (and
+        ``last_checkpoint``) is one to resume from. A NaN loss is caught earlier by
+        ``NonFiniteLossHook``; this catches damage that leaves the loss finite
+        (BN statistics, one-iteration epochs)."""
+        model = self.model.module if is_model_wrapper(self.model) else self.model
+        bad = first_bad_tensor(model)
+        if bad is not None:
+            by_epoch = kwargs.get('by_epoch', args[4] if len(args) > 4 else True)
+            done = self.iter if by_epoch else self.iter + 1  # as mmengine's meta
+            raise NonFiniteStateError(
+                f'{filename} was not saved: {bad}, after {done} iterations; training '
+                f'stopped; {resume_advice(self)}.')
         if '://' in str(out_dir) or kwargs.get('backend_args') or (
                 len(args) > 0 and args[0] is not None) or kwargs.get('file_client_args'):
             return super().save_checkpoint(out_dir, filename, *args, **kwargs)
@@ -240,6 +291,71 @@ class SelfSupRunner(Runner):
             check_checkpoint(self._load_from, '--resume / load_from')
         return super().load_or_resume()
 
+    def resume(self, filename: str, resume_optimizer: bool = True,
+               resume_param_scheduler: bool = True, map_location='default') -> None:
+        """mmengine's ``resume``, except that a learning rate configured differently
+        from the checkpoint's (``--cfg-options optim_wrapper.optimizer.lr=...`` at
+        resume, or an edited config) takes effect.
+
+        mmengine restores the optimizer's param groups, so the checkpoint's
+        learning rate silently wins over the config. Here each param group whose
+        configured base learning rate (``initial_lr``, set by the schedulers, else
+        ``lr``) differs from the checkpoint's is rescaled by configured /
+        checkpoint: its current ``lr``, ``initial_lr`` and the schedulers' base
+        and last values, so the schedule continues where it was, at the new
+        scale (exact for schedulers without an absolute ``eta_min``). Each
+        override is logged.
+        """
+        configured = self._configured_lrs() if resume_optimizer else None
+        super().resume(filename, resume_optimizer, resume_param_scheduler, map_location)
+        if configured:
+            self._apply_configured_lrs(configured, filename)
+
+    def _lr_wrappers(self) -> list:
+        wrapper = self.optim_wrapper
+        if isinstance(wrapper, OptimWrapperDict):
+            return list(wrapper.values())
+        return [wrapper] if isinstance(wrapper, OptimWrapper) else []
+
+    def _configured_lrs(self) -> list:
+        """``(key, value)`` of each param group's base learning rate as built from
+        this config (after ``auto_scale_lr``), before the checkpoint overwrites it."""
+        return [[('initial_lr', g['initial_lr']) if 'initial_lr' in g else ('lr', g['lr'])
+                 for g in wrapper.param_groups] for wrapper in self._lr_wrappers()]
+
+    def _apply_configured_lrs(self, configured: list, filename: str) -> None:
+        schedulers = self.param_schedulers or []
+        if isinstance(schedulers, dict):
+            schedulers = [s for group in schedulers.values() for s in group]
+        for wrapper, groups in zip(self._lr_wrappers(), configured):
+            if len(groups) != len(wrapper.param_groups):
+                continue
+            ratios = []
+            for group, (key, value) in zip(wrapper.param_groups, groups):
+                old = group.get(key)
+                ratios.append(value / old if old and key in group else 1.)
+            if all(abs(r - 1) < 1e-9 for r in ratios):
+                continue
+            for i, (group, ratio) in enumerate(zip(wrapper.param_groups, ratios)):
+                group['lr'] *= ratio
+                if 'initial_lr' in group:
+                    group['initial_lr'] *= ratio
+                for scheduler in schedulers:
+                    if scheduler.param_name == 'lr' and scheduler.optimizer in (
+                            wrapper, wrapper.optimizer):
+                        scheduler.base_values[i] *= ratio
+                        if getattr(scheduler, '_last_value', None):
+                            scheduler._last_value[i] *= ratio
+            first = next(i for i, r in enumerate(ratios) if abs(r - 1) >= 1e-9)
+            key, value = groups[first]
+            where = f' in param group {first}' if len(ratios) > 1 else ''
+            self.logger.warning(
+                f'resume: the configured learning rate ({key} {value:g}{where}) differs '
+                f"from the checkpoint's ({value / ratios[first]:g}) in {filename}; using "
+                'the configured one: the learning rate of each param group and the '
+                f"schedulers' base values are scaled by x{ratios[first]:g} (lr now "
+                f"{wrapper.param_groups[first]['lr']:.4g}).")
+
     def load_checkpoint(self, filename: str, map_location='cpu', strict: bool = False,
                         revise_keys: list = [(r'^module.', '')]):
         """mmengine's ``load_checkpoint``, strict when resuming.
@@ -307,8 +423,6 @@ def check_queue_batches(model: nn.Module, loader, world_size: int) -> None:
         ValueError: Naming the queue length, batch size, world size, data set size
             and ``drop_last``, and what to change.
     """
-    from mmengine.dataset import InfiniteSampler
-
     from slimselfsup.models.utils import FeatureQueue
     module = model.module if is_model_wrapper(model) else model
     queues = [(name, m) for name, m in module.named_modules()
@@ -340,6 +454,34 @@ def check_queue_batches(model: nn.Module, loader, world_size: int) -> None:
                 'pointer would no longer line up with the batches. Set '
                 'train_dataloader.drop_last=True (as MoCo does), or a batch size that '
                 'divides the samples per process.')
+def empty_loader_problem(loader: DataLoader, world_size: int = 1,
+                         name: str = 'train_dataloader') -> Optional[str]:
+    """Why ``loader`` yields no batch in a pass over its data, or None.
+
+    Loaders on an :class:`~mmengine.dataset.InfiniteSampler` never run dry and
+    iterable data sets have no length; both are fine.
+    """
+    batch_sampler = loader.batch_sampler
+    sampler = getattr(batch_sampler, 'sampler', loader.sampler)
+    if isinstance(sampler, InfiniteSampler):
+        return None
+    try:
+        if len(loader) > 0:
+            return None
+        per_rank = len(sampler)
+    except TypeError:
+        return None
+    size = len(loader.dataset)
+    batch_size = getattr(batch_sampler, 'batch_size', loader.batch_size)
+    drop_last = getattr(batch_sampler, 'drop_last', loader.drop_last)
+    ranks = f' ({per_rank} per process on {world_size} processes)' \
+        if world_size > 1 else ''
+    fix = (f'lower {name}.batch_size to at most {per_rank}, or use a larger data set'
+           if size else f'check {name}.dataset (data_root, ann_file, indices)')
+    return (f'{name} yields no batch per epoch: its data set has {size} samples'
+            f'{ranks}, batch_size={batch_size} and drop_last={drop_last}, so '
+            'training would run zero iterations and save untrained checkpoints. '
+            f'{fix.capitalize()}.')
 
 
 def wrong_prefix_message(model: nn.Module, prefix: str) -> str:
