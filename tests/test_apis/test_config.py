@@ -127,7 +127,7 @@ def config_copy(tmp_path_factory):
     'seed/seed_efficientnet-b0_8xb32-r50w2-swav-teacher-small-patch-coslr-800e_in1k.py',
     'tec/tec-mae_vit-tiny-p4_1xb256-amp-coslr-200e_cifar10.py',
     'tec/benchmarks/vit-tiny-p4_1xb256-ld065-coslr-100e_cifar10.py',
-    'benchmarks/classification/cifar10/resnet18-cifar_linear-1xb256-coslr-100e_cifar10.py',
+    'mocov2/benchmarks/resnet18-cifar_linear-1xb256-coslr-100e_cifar10.py',
     'benchmarks/mmdetection/mask-rcnn_r18-fpn_syncbn_1xb8-24e_balloon.py'])
 def test_named_keys_are_exactly_those_the_variable_changes(name, config_copy):
     """Independent of the syntax-tree analysis: change a variable's literal value

@@ -66,7 +66,7 @@ def test_linear_probe_loads_pretrained_backbone_and_trains(tmp_path):
 
 
 
-LINEAR = osp.join(REPO, 'configs/benchmarks/classification/cifar10/'
+LINEAR = osp.join(REPO, 'configs/mocov2/benchmarks/'
                   'resnet18-cifar_linear-1xb256-coslr-100e_cifar10.py')
 
 
