@@ -414,8 +414,9 @@ class HostSyncCounter:
 
             def __torch_dispatch__(self, func, types, args=(), kwargs=None):
                 name = func._schema.name.split('::')[-1]
-                if name in SYNC_OPS or (name in ('index', 'index_put', 'index_put_')
-                                        and _has_bool_index(args)):
+                if (name in SYNC_OPS and not _host_side(name, args)) or (
+                        name in ('index', 'index_put', 'index_put_')
+                        and _has_bool_index(args)):
                     counter.events.append((f'aten.{name}', _caller()))
                 return func(*args, **(kwargs or {}))
 
@@ -438,6 +439,27 @@ class HostSyncCounter:
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
+def _host_side(name: str, args: tuple) -> bool:
+    """A scalar read that makes no GPU wait: of a CPU tensor on a GPU run, or of a
+    torch optimizer's step counter (kept on the CPU on GPU runs too)."""
+    if name != '_local_scalar_dense' or not isinstance(args[0], torch.Tensor) or \
+            args[0].device.type != 'cpu':
+        return False
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        return True
+    torch_dir = osp.dirname(torch.__file__) + os.sep
+    optim_dir = osp.join(torch_dir, 'optim') + os.sep
+    frame = sys._getframe(2)
+    while frame is not None:  # the innermost frame that is not torch's machinery
+        path = frame.f_code.co_filename
+        if path.startswith(optim_dir):
+            return True
+        if not path.startswith(torch_dir) and path != __file__:
+            return False
+        frame = frame.f_back
+    return False
+
+
 def _has_bool_index(args: tuple) -> bool:
     indices = args[1] if len(args) > 1 else ()
     return any(isinstance(t, torch.Tensor) and t.dtype in (torch.bool, torch.uint8)
@@ -451,8 +473,9 @@ def _caller() -> str:
     while frame is not None:
         path = frame.f_code.co_filename
         if not path.startswith(torch_dir) and path != __file__:
-            return f'{osp.relpath(path, REPO_ROOT) if path.startswith(REPO_ROOT) else path}' \
-                   f':{frame.f_lineno}'
+            if path.startswith(REPO_ROOT):
+                path = osp.relpath(path, REPO_ROOT)
+            return f"{path.split('site-packages/')[-1]}:{frame.f_lineno}"
         frame = frame.f_back
     return '?'
 
