@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from mmengine.optim import build_optim_wrapper
 from mmpretrain.engine.optimizers import LARS as MMPretrainLARS
 from mmpretrain.structures import DataSample
 
@@ -23,22 +22,28 @@ import common  # noqa: E402
 import presets  # noqa: E402
 
 
-def lars_groups(model, cls, **kwargs):
-    """Two groups like our LARS recipes: weights adapted, BN and biases excluded."""
+def lars_groups(model, cls, per_param=False, **kwargs):
+    """Groups like our LARS recipes: weights adapted, BN and biases excluded (one
+    group per parameter as mmengine's paramwise_cfg makes them, or two)."""
     adapted = [p for n, p in model.named_parameters() if n.endswith('weight')
                and p.dim() > 1]
     excluded = [p for n, p in model.named_parameters() if not (
         n.endswith('weight') and p.dim() > 1)]
+    if per_param:
+        return cls([dict(params=[p]) for p in adapted] +
+                    [dict(params=[p], weight_decay=0., lars_exclude=True)
+                     for p in excluded], **kwargs)
     return cls([dict(params=adapted),
                 dict(params=excluded, weight_decay=0., lars_exclude=True)], **kwargs)
 
 
+@pytest.mark.parametrize('per_param', [False, True])
 @pytest.mark.parametrize('kwargs', [
     dict(lr=0.3, momentum=0.9, weight_decay=1e-4),
     dict(lr=0.1, momentum=0.9, weight_decay=1e-6, nesterov=True),
     dict(lr=0.2, weight_decay=0.),
 ])
-def test_lars_matches_mmpretrain_lars_without_host_syncs(kwargs):
+def test_lars_matches_mmpretrain_lars_without_host_syncs(kwargs, per_param):
     torch.manual_seed(0)
     net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.BatchNorm2d(8),
                               torch.nn.ReLU(), torch.nn.Flatten(),
@@ -46,8 +51,8 @@ def test_lars_matches_mmpretrain_lars_without_host_syncs(kwargs):
     with torch.no_grad():
         net[4].bias.zero_()  # a zero parameter: trust ratio 1, as in mmpretrain
     ref, start = copy.deepcopy(net), copy.deepcopy(net)
-    ours, theirs = lars_groups(net, LARS, **kwargs), lars_groups(ref, MMPretrainLARS,
-                                                                 **kwargs)
+    ours = lars_groups(net, LARS, per_param, **kwargs)
+    theirs = lars_groups(ref, MMPretrainLARS, per_param, **kwargs)
     x = torch.randn(6, 3, 8, 8)
     for step in range(3):
         for model, opt in ((net, ours), (ref, theirs)):

@@ -454,7 +454,8 @@ def _host_side(name: str, args: tuple) -> bool:
         path = frame.f_code.co_filename
         if path.startswith(optim_dir):
             return True
-        if not path.startswith(torch_dir) and path != __file__:
+        if not path.startswith(torch_dir) and path != __file__ and \
+                frame.f_code.co_name not in ('__torch_dispatch__', '__torch_function__'):
             return False
         frame = frame.f_back
     return False
@@ -472,7 +473,8 @@ def _caller() -> str:
     frame = sys._getframe(2)
     while frame is not None:
         path = frame.f_code.co_filename
-        if not path.startswith(torch_dir) and path != __file__:
+        if not path.startswith(torch_dir) and path != __file__ and \
+                frame.f_code.co_name not in ('__torch_dispatch__', '__torch_function__'):
             if path.startswith(REPO_ROOT):
                 path = osp.relpath(path, REPO_ROOT)
             return f"{path.split('site-packages/')[-1]}:{frame.f_lineno}"

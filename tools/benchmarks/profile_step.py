@@ -6,9 +6,11 @@ benchmark does, runs ``--warmup`` steps, then profiles ``--steps`` steps and pri
 
 * the operator table: aten operators by self time (CPU, or CUDA kernels on a GPU),
   with their share of the step and their number of calls per step;
-* the overhead operators per step: copies and casts (``copy_``, ``clone``,
-  ``_to_copy``, ``cat``), allocations, and the operations that make a GPU host wait
-  (:class:`common.HostSyncCounter`), with where they come from.
+* the data movement our Python code asks for, per step and with where it comes from:
+  copies and casts (``copy_``, ``clone``, ``_to_copy``, ``cat``, gathers), counted
+  at the dispatcher, so kernels that a CPU backend adds inside an operator (oneDNN
+  weight reorders) are not counted, and the operations that make a GPU host wait
+  (:class:`common.HostSyncCounter`).
 
 On the CPU only the per-step work is meaningful (what a GPU would also pay for); CPU
 times are no GPU prediction. Example::
@@ -30,12 +32,31 @@ from presets import PRESETS  # noqa: E402
 import torch  # noqa: E402
 from mmengine.logging import MMLogger  # noqa: E402
 
-#: Operators that move or reshape data without computing anything new.
-COPY_OPS = ('aten::copy_', 'aten::clone', 'aten::_to_copy', 'aten::cat',
-            'aten::contiguous', 'aten::index', 'aten::index_select',
-            'aten::masked_select', 'aten::nonzero')
-ALLOC_OPS = ('aten::empty', 'aten::empty_like', 'aten::empty_strided', 'aten::zeros',
-             'aten::ones', 'aten::full', 'aten::zeros_like', 'aten::ones_like')
+#: Operators that move data without computing anything new.
+COPY_OPS = ('copy_', 'clone', '_to_copy', 'cat', 'stack', 'index', 'index_select',
+            'gather', 'masked_select', 'randperm')
+
+
+class CopyCounter:
+    """Copies our code dispatches (outside autograd's own), with their places."""
+
+    def __init__(self) -> None:
+        self.counts: Dict[str, int] = {}
+
+    def record(self):
+        from torch.utils._python_dispatch import TorchDispatchMode
+        counts = self.counts
+
+        class Mode(TorchDispatchMode):
+
+            def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+                name = func._schema.name.split('::')[-1]
+                if name in COPY_OPS:
+                    key = f'{name} @ {C._caller()}'
+                    counts[key] = counts.get(key, 0) + 1
+                return func(*args, **(kwargs or {}))
+
+        return Mode()
 
 
 def profile_case(case, settings: C.Settings, batch_size: int, img_size: int,
@@ -54,8 +75,8 @@ def profile_case(case, settings: C.Settings, batch_size: int, img_size: int,
                        [DataSample() for _ in range(batch_size)], settings)
     for _ in range(warmup):
         step()
-    syncs = C.HostSyncCounter()
-    with syncs.record():
+    syncs, copies = C.HostSyncCounter(), CopyCounter()
+    with syncs.record(), copies.record():
         step()
     cuda = settings.device.type == 'cuda'
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
@@ -74,30 +95,23 @@ def profile_case(case, settings: C.Settings, batch_size: int, img_size: int,
                    'self_us_per_step': self_us(e) / steps,
                    'share': self_us(e) / total} for e in events),
                  key=lambda r: -r['self_us_per_step'])
-    by_name = {r['op']: r for r in ops}
     return dict(
         case=case.name, model_type=C.model_type(cfg), batch_size=batch_size,
         img_size=img_size, time_kind='CUDA self time' if cuda else 'CPU self time',
-        ops=ops[:top],
-        copies={k: by_name[k]['calls_per_step'] for k in COPY_OPS if k in by_name},
-        allocations={k: by_name[k]['calls_per_step'] for k in ALLOC_OPS
-                     if k in by_name},
-        host_syncs=syncs.by_place())
+        ops=ops[:top], copies=copies.counts, host_syncs=syncs.by_place())
 
 
 def report(result: Dict[str, Any]) -> str:
-    """Markdown: the operator table, then copies, allocations and host syncs."""
+    """Markdown: the operator table, then copies and host syncs with their places."""
     lines = [C.markdown_table(
         ['operator', f"share of {result['time_kind']}", 'calls/step'],
         [[r['op'], f"{100 * r['share']:.1f} %", f"{r['calls_per_step']:g}"]
-         for r in result['ops']])]
-    for title, key in (('copies and reshuffles per step', 'copies'),
-                       ('allocations per step', 'allocations')):
-        items = ', '.join(f'{k.split("::")[1]} {v:g}' for k, v in result[key].items())
-        lines.append(f'\n* {title}: {items or "none"}')
-    syncs = result['host_syncs']
-    lines.append('* host syncs per step: ' + ('; '.join(
-        f'{n}x {k}' for k, n in syncs.items()) if syncs else 'none'))
+         for r in result['ops']]), '']
+    for title, key in (('copies dispatched per step', 'copies'),
+                       ('host syncs per step', 'host_syncs')):
+        items = sorted(result[key].items(), key=lambda kv: -kv[1])
+        lines.append(f'* {title}: ' + ('; '.join(f'{n}x {k}' for k, n in items)
+                                       if items else 'none'))
     return '\n'.join(lines)
 
 

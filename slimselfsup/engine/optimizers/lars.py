@@ -22,7 +22,9 @@ class LARS(Optimizer):
     ``.item()`` calls per parameter, which on a GPU make the host wait twice per
     parameter and step (44 times per step for a ResNet-18); this one computes the
     norms with ``torch._foreach_norm`` and ``r`` with tensor operations, so a step
-    never waits. ``r`` is float32 here, float64 there: updates agree to float32
+    never waits, and updates the parameters of all groups with equal settings with
+    one set of foreach operations (mmengine's ``paramwise_cfg`` makes one group per
+    parameter). ``r`` is float32 here, float64 there: updates agree to float32
     rounding.
 
     Args:
@@ -64,8 +66,14 @@ class LARS(Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
+        buckets: dict = {}
         for group in self.param_groups:
-            params = [p for p in group['params'] if p.grad is not None]
+            key = tuple(group[k] for k in ('lr', 'weight_decay', 'momentum',
+                                           'dampening', 'nesterov', 'eta')) + (
+                group.get('lars_exclude', False), )
+            buckets.setdefault(key, (group, []))[1].extend(
+                p for p in group['params'] if p.grad is not None)
+        for group, params in buckets.values():
             if params:
                 self._update(group, params)
         return loss
