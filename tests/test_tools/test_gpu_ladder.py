@@ -17,7 +17,8 @@ REPO = Path(__file__).resolve().parents[2]
 BENCH = REPO / 'tools' / 'benchmarks'
 DEMO = REPO / 'demo' / 'cifar10-mini'
 FAST_RUNGS = ['1-smoke', '2a-step-eager', '3-headline', '2b-step-compile',
-              '4b-flatnce-vs-infonce', '4e-mmcv-cuda', '4f-balloon']
+              '2c-step-compile-fp32', '4b-flatnce-vs-infonce', '4e-mmcv-cuda',
+              '4f-balloon']
 EXPERIMENT_RUNGS = ['4a-slimclr-vs-alone', '4c-seed-vs-mocov2', '4d-tec-vs-mae']
 
 
@@ -60,13 +61,14 @@ def test_dry_run_climbs_every_rung_and_reports_tables(dry_run):
     meta, rungs = data['meta'], data['rungs']
     assert meta['dry'] and meta['device_type'] == 'cpu' and meta['planned'] == FAST_RUNGS
     assert list(rungs) == FAST_RUNGS
-    for name in FAST_RUNGS[:5]:
+    for name in FAST_RUNGS[:6]:
         assert rungs[name]['status'] == 'done', (name, rungs[name])
         assert rungs[name]['tables'] and rungs[name]['seconds'] > 0
     smoke = rungs['1-smoke']['rows']
     models = {r['model_type'] for r in smoke}
     assert {'slimselfsup.SimCLR', 'slimselfsup.MoCoV2', 'slimselfsup.SEED',
             'slimselfsup.TEC', 'slimselfsup.SlimCLRMoCoV2'} <= models
+    assert any('gpuaug' in r['config'] for r in smoke)  # views made on the device
     for row in smoke:  # every config stepped; our code made no host sync
         assert row['status'] == 'ok' and row['step_ms'] > 0, row
         assert not [p for p in row['sync_places'] if 'slimselfsup/' in p], row
@@ -74,7 +76,11 @@ def test_dry_run_climbs_every_rung_and_reports_tables(dry_run):
     assert {(r['case'], r['impl'], r['precision']) for r in eager['rows']} == {
         (c, i, p) for c in ('tiny_mocov2', 'tiny_simclr')
         for i in ('ours', 'mmpretrain') for p in ('fp32', 'bf16 autocast')}
-    assert all(r['compiled'] == 'backbone' for r in rungs['2b-step-compile']['rows'])
+    for name, precision in (('2b-step-compile', 'bf16 autocast'),
+                            ('2c-step-compile-fp32', 'fp32')):
+        rows = rungs[name]['rows']
+        assert len(rows) == 4 and all(r['compiled'] == 'backbone' and r['precision']
+                                      == precision for r in rows), rows
     (head, ) = rungs['3-headline']['rows']
     assert head['epochs'] >= 1 and 0 <= head['knn_top1'] <= 100
     assert head['pairs_per_s_e2e'] > 0 and head['pairs_per_s_step_only'] > 0
