@@ -2,7 +2,6 @@
 every rung end to end at tiny sizes, a rung killed at its budget keeps what it had
 and the ladder goes on, a rung over the remaining budget stays owed, and the merge
 puts a run into the benchmarks doc and marks its finished rungs done."""
-import importlib.util
 import json
 import os
 import shutil
@@ -12,6 +11,8 @@ from pathlib import Path
 from typing import List
 
 import pytest
+
+from realdata import pack_demo
 
 REPO = Path(__file__).resolve().parents[2]
 BENCH = REPO / 'tools' / 'benchmarks'
@@ -32,14 +33,7 @@ def run(script: str, args: List[str], timeout: int = 900) -> subprocess.Complete
 @pytest.fixture(scope='module')
 def pack(tmp_path_factory) -> Path:
     """The demo subset as a CIFAR pack: the dry run reads what the GPU machine reads."""
-    spec = importlib.util.spec_from_file_location(
-        'pack_cifar_for_gpu', REPO / 'tools' / 'dataset_converters' /
-        'pack_cifar_for_gpu.py')
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    out = tmp_path_factory.mktemp('pack') / 'cifar10_jpeg.npz'
-    tool.pack(str(DEMO), str(out))
-    return out
+    return Path(pack_demo(tmp_path_factory.mktemp('pack') / 'cifar10_jpeg.npz'))
 
 
 def ladder(out: Path, data: Path, *args: str) -> dict:

@@ -2,13 +2,13 @@
 data path with the views of their CPU pipeline, the others read the pack unpacked
 byte for byte into class folders."""
 import filecmp
-import importlib.util
 import sys
 from pathlib import Path
 
 import pytest
 import torch
 
+from realdata import pack_demo
 from slimselfsup.apis import load_config
 from slimselfsup.registry import DATASETS, MODELS
 
@@ -20,14 +20,7 @@ import short_runs  # noqa: E402
 
 @pytest.fixture(scope='module')
 def pack(tmp_path_factory) -> Path:
-    spec = importlib.util.spec_from_file_location(
-        'pack_cifar_for_gpu', REPO / 'tools' / 'dataset_converters' /
-        'pack_cifar_for_gpu.py')
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    out = tmp_path_factory.mktemp('pack') / 'mini.npz'
-    tool.pack(str(DEMO), str(out))
-    return out
+    return Path(pack_demo(tmp_path_factory.mktemp('pack') / 'mini.npz'))
 
 
 def test_two_view_recipe_moves_to_the_gpu_data_path(pack):
