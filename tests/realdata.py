@@ -39,3 +39,16 @@ def load_real_images(n: int, split: str = 'train') -> torch.Tensor:
         name = sorted(os.listdir(folder))[i // 10]
         imgs.append(np.asarray(Image.open(osp.join(folder, name)).convert('RGB')))
     return torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2).float() / 255
+
+
+def pack_demo(out) -> str:
+    """Pack the demo subset with tools/dataset_converters/pack_cifar_for_gpu.py (the
+    file a GPU machine gets) into ``out`` (a ``.npz`` path); returns it."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'pack_cifar_for_gpu',
+        osp.join(REPO, 'tools', 'dataset_converters', 'pack_cifar_for_gpu.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    tool.pack(DEMO, str(out))
+    return str(out)

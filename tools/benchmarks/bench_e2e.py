@@ -24,27 +24,24 @@ Examples::
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import os.path as osp
-import statistics
 import sys
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence
 
 HERE = osp.dirname(osp.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
+import common as C  # noqa: E402
+import presets as P  # noqa: E402
 import torch  # noqa: E402
+from mmengine.logging import MMLogger  # noqa: E402
+from mmengine.registry import DefaultScope  # noqa: E402
 
-import bench_step as bs  # noqa: E402  (also puts the repo on sys.path)
-
-_GPU_SIMCLR = ('configs/simclr/'
-               'simclr_resnet18-cifar_1xb512-gpuaug-bf16-coslr-200e_cifar10.py')
-_TINY_BACKBONE = {'model.backbone': bs._resnet_cifar(width=bs._TINY_WIDTH),
-                  **bs._TINY_NECK}
+_TINY_BACKBONE = {'model.backbone': P.resnet_cifar(width=P.TINY_WIDTH), **P.TINY_NECK}
 
 
 @dataclass(frozen=True)
@@ -73,21 +70,20 @@ class E2ECase:
 
 PRESETS: Dict[str, tuple] = {
     'simclr_r18_cifar': (
-        E2ECase('simclr_r18_cifar', 'ours (GPU aug, data on GPU)', _GPU_SIMCLR,
+        E2ECase('simclr_r18_cifar', 'ours (GPU aug, data on GPU)', P.OURS_SIMCLR_GPU,
                 data_key='pack'),
-        E2ECase('simclr_r18_cifar', 'ours (CPU aug)', bs._OURS_SIMCLR_CIFAR),
-        E2ECase('simclr_r18_cifar', 'mmpretrain (CPU aug)', bs._OURS_SIMCLR_CIFAR,
-                model_config=bs._MMP_SIMCLR,
-                overrides={'model.backbone': bs._resnet_cifar(),
-                           'model.neck.in_channels': 512}),
+        E2ECase('simclr_r18_cifar', 'ours (CPU aug)', P.OURS_SIMCLR_CIFAR),
+        E2ECase('simclr_r18_cifar', 'mmpretrain (CPU aug)', P.OURS_SIMCLR_CIFAR,
+                model_config=P.MMP_SIMCLR,
+                overrides=P.MMP_SIMCLR_CIFAR),
     ),
     'tiny': (
-        E2ECase('tiny_simclr', 'ours (GPU aug, data on GPU)', _GPU_SIMCLR,
+        E2ECase('tiny_simclr', 'ours (GPU aug, data on GPU)', P.OURS_SIMCLR_GPU,
                 overrides=_TINY_BACKBONE),
-        E2ECase('tiny_simclr', 'ours (CPU aug)', bs._OURS_SIMCLR_CIFAR,
+        E2ECase('tiny_simclr', 'ours (CPU aug)', P.OURS_SIMCLR_CIFAR,
                 overrides=_TINY_BACKBONE),
-        E2ECase('tiny_simclr', 'mmpretrain (CPU aug)', bs._OURS_SIMCLR_CIFAR,
-                model_config=bs._MMP_SIMCLR, overrides=_TINY_BACKBONE),
+        E2ECase('tiny_simclr', 'mmpretrain (CPU aug)', P.OURS_SIMCLR_CIFAR,
+                model_config=P.MMP_SIMCLR, overrides=_TINY_BACKBONE),
     ),
 }
 
@@ -129,17 +125,17 @@ def _point_data(cfg, case: E2ECase, args: argparse.Namespace) -> None:
 
 
 def run_case(case: E2ECase, args: argparse.Namespace,
-             settings: bs.Settings) -> E2ERow:
+             settings: C.Settings) -> E2ERow:
     """Build loader and model, then time loader, e2e steps and model steps."""
     from mmengine.runner import Runner
-    data_cfg = bs.load(case.data_config, {}, None)
+    data_cfg = C.load(case.data_config, {}, None)
     _point_data(data_cfg, case, args)
-    model_cfg = bs.load(case.model_config or case.data_config, case.overrides, None)
+    model_cfg = C.load(case.model_config or case.data_config, case.overrides, None)
     if case.model_config is None:
         model_cfg.model.data_preprocessor = data_cfg.data_preprocessor
     else:
         model_cfg.model.data_preprocessor = model_cfg.data_preprocessor
-    with bs.DefaultScope.overwrite_default_scope('slimselfsup'):
+    with DefaultScope.overwrite_default_scope('slimselfsup'):
         loader = Runner.build_dataloader(data_cfg.train_dataloader,
                                          seed=settings.seed)
     batch_size = data_cfg.train_dataloader.batch_size
@@ -150,10 +146,10 @@ def run_case(case: E2ECase, args: argparse.Namespace,
             yield from loader
 
     stream = batches()
-    meter = bs.MemoryMeter(settings.device)
+    meter = C.MemoryMeter(settings.device)
     meter.start()
-    model = bs.build_model(model_cfg, settings)
-    optim_wrapper, _ = bs.build_optimizer(model, data_cfg.optim_wrapper,
+    model = C.build_model(model_cfg, settings)
+    optim_wrapper, _ = C.build_optimizer(model, data_cfg.optim_wrapper,
                                           'slimselfsup', settings.fused)
     sync = (torch.cuda.synchronize if settings.device.type == 'cuda'
             else (lambda: None))
@@ -171,14 +167,10 @@ def run_case(case: E2ECase, args: argparse.Namespace,
     def load_batch():
         return model.data_preprocessor(next(stream), True)
 
-    def autocast():
-        return (torch.autocast(settings.device.type, dtype=torch.bfloat16)
-                if settings.bf16 else bs.nullcontext())
-
     def step(data):
-        with autocast():
+        with settings.autocast():
             losses = model.loss(data['inputs'], data['data_samples'])
-        optim_wrapper.update_params(bs.total_loss(losses))
+        optim_wrapper.update_params(C.total_loss(losses))
 
     loader_rate = timed(load_batch, args.iters, args.warmup)
     e2e_rate = timed(lambda: step(load_batch()), args.iters, args.warmup)
@@ -201,19 +193,11 @@ def markdown_table(rows: Sequence[E2ERow]) -> str:
     header = ['case', 'impl', 'model', 'batch', 'workers', 'loader samples/s',
               'per worker', 'e2e samples/s', 'model step samples/s',
               'e2e / model step', 'peak mem (MiB)']
-    lines = [[r.case, r.impl, r.model_type, str(r.batch_size), str(r.num_workers),
-              bs._fmt(r.loader_samples_s), bs._fmt(r.loader_samples_s_per_worker),
-              bs._fmt(r.e2e_samples_s), bs._fmt(r.model_step_samples_s),
-              f'{r.e2e_over_model_step:.2f}', bs._fmt(r.peak_mem_mib)]
-             for r in rows]
-    widths = [max(len(h), *(len(line[i]) for line in lines)) if lines else len(h)
-              for i, h in enumerate(header)]
-
-    def fmt(cells):
-        return '| ' + ' | '.join(c.ljust(w) for c, w in zip(cells, widths)) + ' |'
-
-    table = [fmt(header), '|' + '|'.join('-' * (w + 2) for w in widths) + '|']
-    return '\n'.join(table + [fmt(line) for line in lines])
+    return C.markdown_table(header, [
+        [r.case, r.impl, r.model_type, str(r.batch_size), str(r.num_workers),
+         C.fmt(r.loader_samples_s), C.fmt(r.loader_samples_s_per_worker),
+         C.fmt(r.e2e_samples_s), C.fmt(r.model_step_samples_s),
+         f'{r.e2e_over_model_step:.2f}', C.fmt(r.peak_mem_mib)] for r in rows])
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -253,33 +237,28 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     args = parse_args(argv)
     from slimselfsup.utils import register_all_modules
     register_all_modules()
-    bs.MMLogger.get_instance('bench_e2e', log_level='WARNING')
+    MMLogger.get_instance('bench_e2e', log_level='WARNING')
     device = torch.device(args.device)
-    settings = bs.Settings(device=device, bf16=args.bf16,
-                           channels_last=args.channels_last, compile=False,
-                           fused=args.fused, tf32=True, seed=args.seed)
-    if device.type == 'cuda':
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
-        torch.backends.cudnn.benchmark = True
+    settings = C.Settings(device=device, bf16=args.bf16,
+                          channels_last=args.channels_last, fused=args.fused,
+                          seed=args.seed)
+    settings.apply_backend_flags()
     rows = []
     for case in PRESETS[args.preset]:
         print(f'[{case.name}] {case.impl}', file=sys.stderr, flush=True)
         torch.manual_seed(args.seed)
         rows.append(run_case(case, args, settings))
-    print(f'\n{bs.device_name(device)} | torch {torch.__version__} | '
+    print(f'\n{C.device_name(device)} | torch {torch.__version__} | '
           f'{settings.precision} | {args.iters} timed iters after {args.warmup}\n')
     print(markdown_table(rows))
     result = dict(meta=dict(command='python tools/benchmarks/bench_e2e.py ' +
-                            ' '.join(argv), device=bs.device_name(device),
+                            ' '.join(argv), device=C.device_name(device),
                             device_type=device.type, precision=settings.precision,
-                            commit=bs._git_commit(),
+                            commit=C.git_commit(),
                             cpu_count=os.cpu_count()),
                   rows=[asdict(r) for r in rows])
     if args.out:
-        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-        with open(args.out, 'w') as f:
-            json.dump(result, f, indent=2)
+        C.write_json(args.out, result)
         print(f'\nwrote {args.out}')
     return result
 

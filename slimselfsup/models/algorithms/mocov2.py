@@ -3,12 +3,12 @@ from typing import Dict, List, Optional, Union
 
 import torch
 from mmpretrain.models.selfsup import BaseSelfSupervisor
-from mmpretrain.models.utils import batch_shuffle_ddp, batch_unshuffle_ddp
 from mmpretrain.structures import DataSample
 from torch import nn
 
 from slimselfsup.registry import MODELS
-from ..utils import FeatureQueue, MomentumEncoder, check_momentum
+from ..utils import (FeatureQueue, MomentumEncoder, check_momentum, compute_dtype,
+                     shuffle_batch, unshuffle_batch)
 
 
 @MODELS.register_module()
@@ -74,11 +74,11 @@ class MoCoV2(BaseSelfSupervisor):
         q = nn.functional.normalize(self.neck(self.backbone(im_q))[0], dim=1)
         with torch.no_grad():
             self.momentum_encoder.update(self._online(), self.momentum)
-            im_k, idx_unshuffle = batch_shuffle_ddp(im_k)
+            im_k, idx_unshuffle = shuffle_batch(im_k)
             k = nn.functional.normalize(self.momentum_encoder(im_k)[0], dim=1)
-            k = batch_unshuffle_ddp(k, idx_unshuffle)
+            k = unshuffle_batch(k, idx_unshuffle)
         pos = (q * k).sum(dim=1, keepdim=True)
-        neg = q @ self.queue().to(q.dtype).t()
+        neg = q @ self.queue(compute_dtype(q)).t()
         losses = self.head.loss(pos, neg)
         self.queue.enqueue(k)
         return losses

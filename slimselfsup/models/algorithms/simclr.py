@@ -8,12 +8,17 @@ from mmpretrain.structures import DataSample
 from torch import nn
 
 from slimselfsup.registry import MODELS
+from ..data_preprocessors import concat_views
 from ..utils import all_gather_with_grad
 
 
 def split_pos_neg(sim: torch.Tensor, pos_col: torch.Tensor,
                   self_col: torch.Tensor) -> tuple:
     """Split a similarity matrix into positives and negatives.
+
+    The negatives are gathered with column indices computed on the device (each
+    row's kept columns in order), not selected with a boolean mask, whose output
+    size a GPU would have to report to the host every step (forward and backward).
 
     Args:
         sim (torch.Tensor): ``(N, M)`` similarities of N anchors to M candidates.
@@ -23,16 +28,17 @@ def split_pos_neg(sim: torch.Tensor, pos_col: torch.Tensor,
 
     Returns:
         tuple[torch.Tensor, torch.Tensor]: ``pos (N, 1)`` and ``neg (N, M - k)`` with
-        ``k`` = 1 or 2 dropped columns per row.
+        ``k`` = 1 or 2 dropped columns per row, in column order.
     """
-    rows = torch.arange(sim.shape[0], device=sim.device)
-    keep = torch.ones_like(sim, dtype=torch.bool)
-    keep[rows, pos_col] = False
-    if self_col is not None:
-        keep[rows, self_col] = False
+    n, m = sim.shape
+    rows = torch.arange(n, device=sim.device)
     pos = sim[rows, pos_col].unsqueeze(1)
-    neg = sim[keep].view(sim.shape[0], -1)
-    return pos, neg
+    dropped = [pos_col] if self_col is None else [torch.minimum(pos_col, self_col),
+                                                  torch.maximum(pos_col, self_col)]
+    cols = torch.arange(m - len(dropped), device=sim.device).expand(n, -1)
+    for col in dropped:  # ascending: shift the indices at or past each dropped column
+        cols = cols + (cols >= col[:, None])
+    return pos, sim.gather(1, cols)
 
 
 @MODELS.register_module()
@@ -65,7 +71,7 @@ class SimCLR(BaseSelfSupervisor):
             dict[str, torch.Tensor]: Loss and monitored values.
         """
         b = inputs[0].shape[0]
-        z = self.neck(self.backbone(torch.cat(inputs[:2], dim=0)))[0]
+        z = self.neck(self.backbone(concat_views(inputs[:2])))[0]
         z = nn.functional.normalize(z, dim=1)
         candidates = all_gather_with_grad(z)
         offset = get_rank() * 2 * b

@@ -2,12 +2,12 @@
 from typing import Dict, List
 
 import torch
-from mmpretrain.models.utils import batch_shuffle_ddp, batch_unshuffle_ddp
 from mmpretrain.structures import DataSample
 from torch import nn
 
 from slimselfsup.registry import MODELS
 from ..slimmable import set_width
+from ..utils import shuffle_batch, unshuffle_batch
 from .mocov2 import MoCoV2
 from .slimclr_base import SlimCLRMixin
 
@@ -55,9 +55,9 @@ class SlimCLRMoCoV2(SlimCLRMixin, MoCoV2):
         with torch.no_grad():
             self.momentum_encoder.update(self._online(), self.momentum)
             set_width(self.momentum_encoder, self.widths[0])
-            im_k, idx_unshuffle = batch_shuffle_ddp(im_k)
+            im_k, idx_unshuffle = shuffle_batch(im_k)
             k = nn.functional.normalize(self.momentum_encoder(im_k)[0], dim=1)
-            k = batch_unshuffle_ddp(k, idx_unshuffle)
+            k = unshuffle_batch(k, idx_unshuffle)
         queue = self.queue()
 
         def terms(width: float) -> list:

@@ -1,6 +1,7 @@
 """Data preprocessors: batched decoding and view augmentation on the device."""
 from .batch_augment import ViewAugment, sample_crop_boxes
-from .gpu_multiview import GPUMultiViewDataPreprocessor, decode_images
+from .from_pipeline import views_from_pipeline
+from .gpu_multiview import GPUMultiViewDataPreprocessor, concat_views, decode_images
 
 __all__ = ['ViewAugment', 'sample_crop_boxes', 'GPUMultiViewDataPreprocessor',
-           'decode_images']
+           'concat_views', 'decode_images', 'views_from_pipeline']

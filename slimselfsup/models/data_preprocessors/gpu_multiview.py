@@ -43,6 +43,23 @@ def decode_images(encoded: Sequence[Tensor], device: torch.device,
     return images
 
 
+def concat_views(views: Sequence[Tensor]) -> Tensor:
+    """``torch.cat(views)``, without the copy when the views are consecutive slices
+    of one batch (as :class:`GPUMultiViewDataPreprocessor` makes them)."""
+    base = views[0]._base
+    if base is not None and base.shape[0] == sum(len(v) for v in views) and all(
+            v._base is base and v.shape[1:] == base.shape[1:]
+            and v.stride() == base.stride() for v in views):
+        offset = base.storage_offset()
+        for v in views:
+            if v.storage_offset() != offset:
+                break
+            offset += len(v) * base.stride(0)
+        else:
+            return base
+    return torch.cat(list(views))
+
+
 @MODELS.register_module()
 class GPUMultiViewDataPreprocessor(SelfSupDataPreprocessor):
     """Makes the augmented views of a batch on the model's device.
@@ -128,11 +145,18 @@ class GPUMultiViewDataPreprocessor(SelfSupDataPreprocessor):
         images = self._raw_images(inputs, data_samples)
         heights, widths = image_sizes(images, self.device)
         fmt = torch.channels_last if self.channels_last else torch.contiguous_format
+        sizes = [a.crop_size for a in self.view_augments]
+        n = len(heights)
+        # views of one size are slices of one batch, so a model that runs them
+        # together (SimCLR) takes the batch as it is instead of concatenating
+        batch = torch.empty((n * len(sizes), 3, sizes[0], sizes[0]), device=self.device,
+                            memory_format=fmt) if len(set(sizes)) == 1 else None
         views = []
-        for augment in self.view_augments:
-            view = augment(images, heights, widths) * 255.
-            view = (view - self.mean) / self.std
-            views.append(view.contiguous(memory_format=fmt))
+        for i, augment in enumerate(self.view_augments):
+            view = augment(images, heights, widths).mul_(255.).sub_(self.mean)
+            out = batch[i * n:(i + 1) * n] if batch is not None else torch.empty_like(
+                view, memory_format=fmt)
+            views.append(torch.div(view, self.std, out=out))
         if data_samples is not None:
             data_samples = self.cast_data(data_samples)
         return {'inputs': views, 'data_samples': data_samples}

@@ -26,8 +26,10 @@ def info_nce(pos: torch.Tensor, neg: torch.Tensor,
         torch.Tensor: Shape ``(N,)``.
     """
     check_pos_neg(pos, neg)
-    logits = torch.cat([pos, neg], dim=1) / temperature
-    return torch.logsumexp(logits, dim=1) - logits[:, 0]
+    # logaddexp of the positive and the negatives' logsumexp: no (N, K + 1) copy
+    dtype = torch.promote_types(pos.dtype, neg.dtype)
+    pos = pos[:, 0].to(dtype) / temperature
+    return torch.logaddexp(pos, torch.logsumexp(neg.to(dtype) / temperature, dim=1)) - pos
 
 
 @MODELS.register_module()

@@ -1,4 +1,6 @@
 """A FIFO queue of embeddings (MoCo negatives, SEED teacher bank)."""
+from typing import Optional
+
 import torch
 from torch import nn
 
@@ -27,6 +29,13 @@ class FeatureQueue(nn.Module):
         self.register_buffer(
             'queue', nn.functional.normalize(torch.randn(length, dim), dim=1))
         self.register_buffer('ptr', torch.zeros(1, dtype=torch.long))
+        # host copy of ``ptr``: reading the buffer every step would make the host
+        # wait for the device; read once after construction or loading
+        self._host_ptr: Optional[int] = None
+
+    def _load_from_state_dict(self, *args, **kwargs) -> None:
+        super()._load_from_state_dict(*args, **kwargs)
+        self._host_ptr = None
 
     @torch.no_grad()
     def enqueue(self, keys: torch.Tensor) -> None:
@@ -41,14 +50,30 @@ class FeatureQueue(nn.Module):
             raise ValueError(
                 f'The queue length ({self.length}) must be a multiple of the '
                 f'global batch size ({n}); change `queue_len` or the batch size.')
-        ptr = int(self.ptr)
+        if self._host_ptr is None:
+            self._host_ptr = int(self.ptr)
+        ptr = self._host_ptr
         self.queue[ptr:ptr + n] = keys.to(self.queue.dtype)
-        self.ptr[0] = (ptr + n) % self.length
+        self._host_ptr = (ptr + n) % self.length
+        self.ptr.fill_(self._host_ptr)
 
-    def forward(self) -> torch.Tensor:
+    def forward(self, dtype: Optional[torch.dtype] = None) -> torch.Tensor:
         """Return a detached copy of the stored embeddings, shape ``(K, dim)``.
 
         A copy, because autograd saves it for the backward pass and
         :meth:`enqueue` overwrites the buffer in place before that runs.
+
+        Args:
+            dtype (torch.dtype, optional): Dtype of the copy, e.g. the autocast
+                dtype of the matmul that uses it (:func:`compute_dtype`), so that
+                copy and cast are one operation. Defaults to the queue's.
         """
-        return self.queue.detach().clone()
+        return self.queue.detach().to(dtype or self.queue.dtype, copy=True)
+
+
+def compute_dtype(t: torch.Tensor) -> torch.dtype:
+    """The dtype a matmul with ``t`` runs in: autocast's where it is on, else ``t``'s."""
+    device = t.device.type
+    if torch.is_autocast_enabled(device):
+        return torch.get_autocast_dtype(device)
+    return t.dtype

@@ -3,11 +3,12 @@
 Both functions are no-ops (return the input) when torch.distributed is not
 initialised, so single-process and CPU runs take the same code path.
 """
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
 import torch.distributed as dist
 from mmengine.dist import get_world_size
+from mmpretrain.models.utils import batch_shuffle_ddp, batch_unshuffle_ddp
 
 
 @torch.no_grad()
@@ -59,3 +60,24 @@ def all_gather_with_grad(x: torch.Tensor) -> torch.Tensor:
     if get_world_size() == 1:
         return x
     return torch.cat(_GatherWithGrad.apply(x), dim=0)
+
+
+def shuffle_batch(x: torch.Tensor) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+    """Shuffle BN's permutation of the global batch (mmpretrain's ``batch_shuffle_ddp``).
+
+    In one process the permutation stays within the batch that BN normalises as a
+    whole, so it changes nothing but costs a gather, a copy and an index of the
+    batch: then ``x`` is returned as it is.
+
+    Returns:
+        tuple[torch.Tensor, torch.Tensor | None]: The local shuffled batch and the
+        index that :func:`unshuffle_batch` needs (None in one process).
+    """
+    if get_world_size() == 1:
+        return x, None
+    return batch_shuffle_ddp(x)
+
+
+def unshuffle_batch(x: torch.Tensor, idx_unshuffle: Optional[torch.Tensor]) -> torch.Tensor:
+    """Undo :func:`shuffle_batch` on its outputs."""
+    return x if idx_unshuffle is None else batch_unshuffle_ddp(x, idx_unshuffle)
