@@ -154,7 +154,14 @@ def explain_missing_detection() -> None:
 
 def resolve_slimselfsup_configs() -> None:
     """Make mmengine's ``Config`` resolve ``_base_ = 'slimselfsup::REL'`` to
-    ``configs/REL`` of this package; other ``pkg::`` paths are mmengine's."""
+    ``configs/REL`` of this package; other ``pkg::`` paths are mmengine's.
+
+    The base is read like a local one (no scope returned): mmengine would otherwise add
+    ``_scope_`` to every typed dict of it, and its Runner passes that key on to the
+    ``collate_fn`` function (``default_collate() got an unexpected keyword argument
+    '_scope_'``). Types resolve in the config's ``default_scope``, which our configs
+    set to ``slimselfsup``.
+    """
     from mmengine.config import Config
 
     from .resources import config_path
@@ -165,7 +172,7 @@ def resolve_slimselfsup_configs() -> None:
     def _get_cfg_path(cfg_path: str, filename: str):
         scope, sep, name = cfg_path.partition('::')
         if sep and scope == 'slimselfsup':
-            return config_path(name), scope
+            return config_path(name), None
         return original(cfg_path, filename)
 
     _get_cfg_path.slimselfsup = True

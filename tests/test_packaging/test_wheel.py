@@ -81,7 +81,7 @@ def test_zoo_and_slimselfsup_base_configs_from_outside(installed):
         model = slimselfsup.get_model(small)
         print('MODEL', small, type(model).__name__)
         cfg = Config.fromfile('my_slimclr.py')
-        print('CFG', cfg.model.type, cfg.model.queue_len, cfg.model._scope_)
+        print('CFG', cfg.model.type, cfg.model.queue_len, cfg.default_scope)
         try:
             Config.fromfile('bad.py')
         except FileNotFoundError as err:
@@ -125,7 +125,7 @@ def test_mim_train(installed, tmp_path):
     cfg.write_text(textwrap.dedent(f"""\
         _base_ = 'slimselfsup::demo/slimclr-simclr_slimmable-resnet18_1xb256-coslr-12e_cifar10-mini.py'
         data_root = '{REPO / 'demo' / 'cifar10-mini'}'
-        train_dataloader = dict(batch_size=8, num_workers=0,
+        train_dataloader = dict(batch_size=8, num_workers=0, persistent_workers=False,
                                 dataset=dict(data_root=data_root, indices=16))
         train_cfg = dict(max_epochs=1)
         custom_hooks = []

@@ -97,7 +97,7 @@ def test_slimselfsup_base_configs(tmp_path):
         "_base_ = 'slimselfsup::slimclr/mocov2_r50_800e.py'\nmodel = dict(queue_len=8)\n")
     cfg = Config.fromfile(str(tmp_path / 'mine.py'))
     assert cfg.model.type == 'SlimCLRMoCoV2' and cfg.model.queue_len == 8
-    assert cfg.model._scope_ == 'slimselfsup'
+    assert cfg.default_scope == 'slimselfsup' and '_scope_' not in cfg.model
     # other packages' bases are mmengine's as before
     (tmp_path / 'mmp.py').write_text(
         "_base_ = 'mmpretrain::_base_/models/resnet18.py'\n")
