@@ -69,7 +69,7 @@ watch_build() {
   # Every minute: how many of the ops' sources are compiled and which ones are compiling.
   local src="$1" total="$2" start=$SECONDS done current
   while sleep 60; do
-    done=$(find "$src/build" -name '*.o' 2>/dev/null | wc -l)
+    done=$(find "$src/build" -name '*.o' 2>/dev/null | wc -l || true)
     current=$(ps -eo args 2>/dev/null | grep -o 'mmcv/ops/csrc/[^ ]*\.cpp' | grep -v '^$' \
       | xargs -r -n1 basename | sort -u | head -3 | tr '\n' ' ' || true)
     if [ "$done" -ge "$total" ]; then current="linking _ext"; fi
