@@ -28,9 +28,11 @@ from typing import Dict, List, Optional, Union
 import torch
 from torch import nn
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-#: The model index read by :func:`list_models` / :func:`get_model`.
-MODEL_INDEX = osp.join(REPO, 'model-index.yml')
+from slimselfsup.utils.resources import resource_root
+
+#: The model index read by :func:`list_models` / :func:`get_model` (inside the
+#: package when installed from a wheel, at the root of a checkout).
+MODEL_INDEX = osp.join(resource_root(), 'model-index.yml')
 HASH_IN_NAME = re.compile(r'-([0-9a-f]{8,64})\.[A-Za-z0-9]+$')
 CHUNK = 1 << 20
 

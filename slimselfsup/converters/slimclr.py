@@ -9,40 +9,21 @@ flattened (``features.0`` .. ``features.15`` for ResNet-50), each BN keeps one
 ``bn.{i}`` per width (``i`` over the descending width list, as ours) and projection
 shortcuts are ``shortcut.{0,1}``. This converter renames them to our
 ``SlimmableResNet`` (``layer{s}.{b}``, ``bns.{i}``, ``downsample.{0,1}``); with
-``width=W`` it then cuts that width out into a plain mmpretrain ``ResNet`` with the
-functions of ``tools/model_converters/slimclr_extract.py``.
+``width=W`` it then cuts that width out into a plain mmpretrain ``ResNet`` with
+:func:`slimselfsup.models.slimmable.extract.extract_resnet`.
 """
-import importlib.util
-import os.path as osp
 import re
 from collections import OrderedDict
-from types import ModuleType
 from typing import Optional, Sequence
 
+from ..models.slimmable.extract import extract_resnet, infer_widths
 from .registry import ConversionError, StateDict, register_converter, unwrap_state_dict
-
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-_EXTRACT: Optional[ModuleType] = None
+from .torchvision import resnet_layout
 
 #: blocks per stage of the bottleneck ResNets SlimCLR ships (s_resnet.py)
 STAGES = {16: (3, 4, 6, 3), 33: (3, 4, 23, 3), 50: (3, 8, 36, 3)}
 ENCODERS = ('module.encoder_q.', 'module.base_encoder.', 'module.')
 FEATURE_KEY = re.compile(r'^features\.(\d+)\.(.+)$')
-
-
-def extract_tool() -> ModuleType:
-    """``tools/model_converters/slimclr_extract.py`` as a module (width cutting)."""
-    global _EXTRACT
-    if _EXTRACT is None:
-        path = osp.join(REPO, 'tools', 'model_converters', 'slimclr_extract.py')
-        if not osp.isfile(path):
-            raise ImportError(f'{path} is missing: the slimclr converter needs the '
-                              'repository checkout (pip install -e .)')
-        spec = importlib.util.spec_from_file_location('slimclr_extract', path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        _EXTRACT = module
-    return _EXTRACT
 
 
 def _rename_layer(rest: str) -> str:
@@ -117,11 +98,11 @@ def convert_slimclr(checkpoint: dict, width: Optional[float] = None,
     """
     backbone, head = official_to_ours(unwrap_state_dict(checkpoint), encoder)
     if width is not None:
-        tool = extract_tool()
         widths = tuple(sorted((float(w) for w in widths), reverse=True)) if widths \
-            else tool.infer_widths(backbone)
+            else infer_widths(backbone)
         try:
-            backbone, head, _ = tool.extract(backbone, float(width), widths, head)
+            backbone, head, _ = extract_resnet(backbone, float(width), widths,
+                                               resnet_layout(backbone), head)
         except (KeyError, ValueError) as err:
             raise ConversionError(str(err)) from err
     return OrderedDict([(f'backbone.{k}', v) for k, v in backbone.items()] +

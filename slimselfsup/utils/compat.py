@@ -13,9 +13,20 @@ Each shim is narrow, idempotent and documented with the failure it prevents:
   their ``message_hub`` and fail with ``Unsupported global``. Rather than turning the
   safety off, we allow-list exactly those classes with
   :func:`torch.serialization.add_safe_globals`.
+* ``mmcv-lite`` (the default install) has no compiled ops. mmcv then warns at
+  every import of ``mmcv.cnn`` that ``MultiScaleDeformableAttention`` is missing, an
+  op nothing here uses; we silence exactly that warning. Where the ops or mmdet are
+  really needed (a Mask R-CNN), the import error names the fix instead of a bare
+  ``No module named 'mmcv._ext'``.
+* mmengine resolves ``_base_ = 'pkg::path'`` only for the OpenMMLab packages it
+  lists. We resolve ``slimselfsup::`` to our own configs (installed or checkout),
+  so other projects can inherit them as they inherit ``mmpretrain::``.
 """
+import importlib.abc
+import importlib.machinery
 import importlib.metadata
 import sys
+import warnings
 
 import numpy as np
 import torch
@@ -90,11 +101,92 @@ def allow_mmengine_checkpoints() -> None:
         add(checkpoint_safe_globals())
 
 
+#: What to run when mmcv's compiled ops or mmdet are missing.
+DET_INSTALL = 'bash tools/install.sh --det'
+
+
+def hide_lite_ops_warning() -> None:
+    """Silence mmcv-lite's ``MultiScaleDeformableAttention`` import warning."""
+    warnings.filterwarnings(
+        'ignore', message='Fail to import ``MultiScaleDeformableAttention``',
+        category=UserWarning)
+
+
+class _MissingDetectionLoader(importlib.abc.Loader):
+    """Fails the import of a module that is not installed with a message that
+    names the install command."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def create_module(self, spec):
+        raise ModuleNotFoundError(self.message, name=spec.name)
+
+    def exec_module(self, module) -> None:  # never reached: create_module raises
+        raise ModuleNotFoundError(self.message, name=module.__name__)
+
+
+class MissingDetectionFinder(importlib.abc.MetaPathFinder):
+    """Last entry of ``sys.meta_path``: consulted only when no other finder has
+    ``mmcv._ext`` (mmcv-lite) or ``mmdet`` (not installed), so it never shadows an
+    installed module; the import then fails with the fix in its message."""
+
+    MESSAGES = {
+        'mmcv._ext': "mmcv's compiled ops are not installed (this is the lite install, "
+                     'mmcv-lite, enough for pretraining and evaluation); detection '
+                     f'models such as Mask R-CNN need them: run `{DET_INSTALL}`',
+        'mmdet': 'mmdet is not installed (the lite install has no detection); '
+                 f'run `{DET_INSTALL}`',
+    }
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname not in self.MESSAGES:
+            return None
+        return importlib.machinery.ModuleSpec(
+            fullname, _MissingDetectionLoader(self.MESSAGES[fullname]))
+
+
+def explain_missing_detection() -> None:
+    """Append :class:`MissingDetectionFinder` to ``sys.meta_path`` (once)."""
+    if not any(isinstance(f, MissingDetectionFinder) for f in sys.meta_path):
+        sys.meta_path.append(MissingDetectionFinder())
+
+
+def resolve_slimselfsup_configs() -> None:
+    """Make mmengine's ``Config`` resolve ``_base_ = 'slimselfsup::REL'`` to
+    ``configs/REL`` of this package; other ``pkg::`` paths are mmengine's.
+
+    The base is read like a local one (no scope returned): mmengine would otherwise add
+    ``_scope_`` to every typed dict of it, and its Runner passes that key on to the
+    ``collate_fn`` function (``default_collate() got an unexpected keyword argument
+    '_scope_'``). Types resolve in the config's ``default_scope``, which our configs
+    set to ``slimselfsup``.
+    """
+    from mmengine.config import Config
+
+    from .resources import config_path
+    original = Config.__dict__['_get_cfg_path'].__func__
+    if getattr(original, 'slimselfsup', False):
+        return
+
+    def _get_cfg_path(cfg_path: str, filename: str):
+        scope, sep, name = cfg_path.partition('::')
+        if sep and scope == 'slimselfsup':
+            return config_path(name), None
+        return original(cfg_path, filename)
+
+    _get_cfg_path.slimselfsup = True
+    Config._get_cfg_path = staticmethod(_get_cfg_path)
+
+
 def apply_compat_patches() -> None:
     """Apply every shim once. Called by ``import slimselfsup``."""
     global _APPLIED
     if _APPLIED:
         return
+    hide_lite_ops_warning()
+    explain_missing_detection()
+    resolve_slimselfsup_configs()
     guard_mmpretrain_multimodal()
     patch_numpy_in1d()
     allow_mmengine_checkpoints()

@@ -1,5 +1,6 @@
 """The compatibility shims applied by ``import slimselfsup``."""
 import importlib.metadata
+import importlib.util
 import subprocess
 import sys
 
@@ -53,3 +54,58 @@ def test_multimodal_guard_only_acts_for_transformers_5():
     if major >= 5:
         assert out.stdout.strip().endswith('False')
     assert compat._transformers_major() == major
+
+
+def run_python(code: str, env: dict = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                          timeout=300, env=env)
+
+
+def test_missing_detection_ops_name_the_fix():
+    """Without compiled ops (mmcv-lite) or mmdet, the import error says what to run;
+    the finder never shadows a module that exists."""
+    finder = compat.MissingDetectionFinder()
+    for name in ('mmcv._ext', 'mmdet'):
+        spec = finder.find_spec(name)
+        with pytest.raises(ModuleNotFoundError,
+                           match=r'run `bash tools/install\.sh --det`') as err:
+            spec.loader.create_module(spec)
+        assert err.value.name == name
+    assert finder.find_spec('mmdet.models') is None
+    kinds = [getattr(f, '__name__', type(f).__name__) for f in sys.meta_path]
+    assert kinds.index('MissingDetectionFinder') > kinds.index('PathFinder')
+    assert importlib.util.find_spec('mmcv').origin  # real modules come first
+
+
+def test_lite_ops_warning_hidden_and_only_it():
+    """mmcv-lite's MultiScaleDeformableAttention warning (mmcv.cnn.bricks.transformer,
+    word for word) is not printed after ``import slimselfsup``; other warnings are."""
+    lite = ('Fail to import ``MultiScaleDeformableAttention`` from '
+            '``mmcv.ops.multi_scale_deform_attn``, You should install ``mmcv`` rather '
+            'than ``mmcv-lite`` if you need this module. ')
+    code = f'import warnings; warnings.warn({lite!r}); warnings.warn("other")'
+    assert 'MultiScaleDeformableAttention' in run_python(code).stderr
+    out = run_python('import slimselfsup; ' + code)
+    assert out.returncode == 0, out.stderr
+    assert 'MultiScaleDeformableAttention' not in out.stderr
+    assert 'UserWarning: other' in out.stderr
+
+
+def test_slimselfsup_base_configs(tmp_path):
+    from mmengine.config import Config
+    (tmp_path / 'mine.py').write_text(
+        "_base_ = 'slimselfsup::slimclr/mocov2_r50_800e.py'\nmodel = dict(queue_len=8)\n")
+    cfg = Config.fromfile(str(tmp_path / 'mine.py'))
+    assert cfg.model.type == 'SlimCLRMoCoV2' and cfg.model.queue_len == 8
+    assert cfg.default_scope == 'slimselfsup' and '_scope_' not in cfg.model
+    # other packages' bases are mmengine's as before
+    (tmp_path / 'mmp.py').write_text(
+        "_base_ = 'mmpretrain::_base_/models/resnet18.py'\n")
+    assert Config.fromfile(str(tmp_path / 'mmp.py')).model.backbone.depth == 18
+    (tmp_path / 'bad.py').write_text("_base_ = 'slimselfsup::no/such.py'\n")
+    with pytest.raises(FileNotFoundError) as err:
+        Config.fromfile(str(tmp_path / 'bad.py'))
+    from slimselfsup.utils.resources import resource_root
+    assert str(err.value) == (
+        f"slimselfsup::no/such.py: no such config in {resource_root()}/configs; give a "
+        "path relative to that folder, e.g. 'slimselfsup::slimclr/mocov2_r50_800e.py'")

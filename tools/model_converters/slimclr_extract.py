@@ -13,25 +13,20 @@ Input: a checkpoint of our SlimCLR algorithms or ``SlimmableClassifier`` (keys
 ``backbone.*``, see ``--prefix``) or a bare ``SlimmableResNet`` state dict. The
 output (``--format mmpretrain``) is ``{'state_dict': {'backbone.*': ...}, 'meta':
 {...}}``, plus ``head.fc.*`` when the input holds a ``SwitchableLinearClsHead``, and
-the printed config snippet builds the matching model. ``--format torchvision``
+the printed config snippet builds the matching model. The cutting itself is
+:func:`slimselfsup.models.slimmable.extract.extract_resnet`. ``--format torchvision``
 writes a bare ``torchvision.models.resnet*`` state dict; torchvision's classes fix
 the stem and stage widths at 64 * 2^k, so only sub-networks with 64 base channels
 (width 1.0 of a standard ResNet) exist there.
 """
 import argparse
-import re
 from collections import OrderedDict
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import torch
 
-BN_KEY = re.compile(r'^(.*)\.bns\.(\d+)\.([^.]+)$')
-TORCHVISION_FC = {'fc.weight', 'fc.bias'}
-
-
-def slim(channels: int, width: float) -> int:
-    """``int(channels * width)``, at least 1 (the rule of the slimmable layers)."""
-    return max(1, int(channels * width))
+from slimselfsup.converters.torchvision import resnet_layout
+from slimselfsup.models.slimmable.extract import extract_resnet, infer_widths, is_slimmable
 
 
 def load_state(path: str, prefix: str = 'backbone.') -> Tuple[dict, dict, dict]:
@@ -46,9 +41,9 @@ def load_state(path: str, prefix: str = 'backbone.') -> Tuple[dict, dict, dict]:
     if state and all(k.startswith('module.') for k in state):
         state = {k[len('module.'):]: v for k, v in state.items()}
     backbone = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
-    if not backbone and any(BN_KEY.match(k) for k in state):
+    if not backbone and is_slimmable(state):
         backbone = dict(state)  # a bare SlimmableResNet state dict
-    if not any(BN_KEY.match(k) for k in backbone):
+    if not is_slimmable(backbone):
         raise ValueError(f'no slimmable backbone (keys "{prefix}...bns.<i>.*") in '
                          f'{path}; pass --prefix for other layouts')
     head = {k[len('head.'):]: v for k, v in state.items() if k.startswith('head.')} \
@@ -67,76 +62,6 @@ def widths_from_meta(meta: dict) -> Optional[Tuple[float, ...]]:
     except Exception:  # an unparsable or foreign config: infer from the shapes
         return None
     return tuple(sorted((float(w) for w in widths), reverse=True)) if widths else None
-
-
-def infer_widths(state: dict) -> Tuple[float, ...]:
-    """Widths from the BN sizes of the widest layer, e.g. 2048 / 1536 / 1024 / 512
-    features give (1.0, 0.75, 0.5, 0.25)."""
-    sizes: Dict[str, Dict[int, int]] = {}
-    for key, value in state.items():
-        m = BN_KEY.match(key)
-        if m and m.group(3) == 'running_mean':
-            sizes.setdefault(m.group(1), {})[int(m.group(2))] = value.numel()
-    widest = max(sizes.values(), key=lambda s: s[0])
-    return tuple(round(widest[i] / widest[0], 4) for i in sorted(widest))
-
-
-def detect_arch(state: dict) -> dict:
-    """mmpretrain ResNet arguments of the full-width network."""
-    from slimselfsup.converters.torchvision import resnet_layout
-    return resnet_layout(state)
-
-
-def extract(state: dict, width: float, widths: Sequence[float],
-            head: Optional[dict] = None) -> Tuple[dict, dict, dict]:
-    """Plain-ResNet state of ``width``, its head state and its mmpretrain arch."""
-    from mmpretrain.models.backbones import ResNet, ResNet_CIFAR
-
-    widths = tuple(float(w) for w in widths)
-    if not any(abs(width - w) < 1e-6 for w in widths):
-        raise ValueError(f'width {width} is not in this checkpoint; available widths: '
-                         f'{list(widths)}')
-    idx = min(range(len(widths)), key=lambda i: abs(widths[i] - width))
-    num_bns = len({m.group(2) for m in map(BN_KEY.match, state) if m})
-    if num_bns != len(widths):
-        raise ValueError(f'the checkpoint has {num_bns} BNs per layer but widths '
-                         f'{list(widths)} has {len(widths)} entries')
-    full = detect_arch(state)
-    arch = dict(full, stem_channels=slim(full['stem_channels'], width),
-                base_channels=slim(full['base_channels'], width))
-    kwargs = {k: v for k, v in arch.items() if k != 'type'}
-    plain = (ResNet_CIFAR if arch['type'] == 'ResNet_CIFAR' else ResNet)(**kwargs)
-
-    out = OrderedDict()
-    for key, ref in plain.state_dict().items():
-        module, name = key.rsplit('.', 1)
-        bn_key = f'{module}.bns.{idx}.{name}'
-        if bn_key in state:
-            value = state[bn_key]
-        elif key in state and state[key].dim() == 4:
-            o, i = state[key].shape[:2]
-            stem = key == 'conv1.weight'
-            value = state[key][:slim(o, width), :i if stem else slim(i, width)]
-        else:
-            raise KeyError(f'{key} of the plain ResNet is not in the checkpoint '
-                           f'(looked for {key} and {bn_key})')
-        if value.shape != ref.shape:
-            raise ValueError(
-                f'width {width} is not a plain ResNet with base_channels='
-                f"{arch['base_channels']}: {key} has shape {tuple(value.shape)} in the "
-                f'sub-network but {tuple(ref.shape)} in the plain model')
-        out[key] = value.clone()
-
-    head_out = {}
-    if head and f'fcs.{idx}.weight' in head:  # switchable probe: its own layer
-        head_out = {f'fc.{n}': head[f'fcs.{idx}.{n}'].clone()
-                    for n in ('weight', 'bias') if f'fcs.{idx}.{n}' in head}
-    elif head and 'fc.weight' in head:  # shared slimmable fc: slice the inputs
-        fc_w = head['fc.weight']
-        head_out = {'fc.weight': fc_w[:, :slim(fc_w.shape[1], width)].clone()}
-        if 'fc.bias' in head:
-            head_out['fc.bias'] = head['fc.bias'].clone()
-    return out, head_out, arch
 
 
 def to_torchvision(state: dict, head: dict, arch: dict) -> dict:
@@ -179,7 +104,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     state, head, meta = load_state(args.checkpoint, args.prefix)
     widths = tuple(sorted(args.widths, reverse=True)) if args.widths \
         else widths_from_meta(meta) or infer_widths(state)
-    backbone, head_state, arch = extract(state, args.width, widths, head)
+    backbone, head_state, arch = extract_resnet(state, args.width, widths,
+                                                resnet_layout(state), head)
     info = dict(arch=arch, width=args.width, widths=list(widths),
                 source=args.checkpoint, format=args.format)
     if head_state:

@@ -5,7 +5,6 @@ Registered in **mmdet's** ``MODELS`` (not ours), so an mmdet config finds it wit
 ``custom_imports = dict(imports=['slimselfsup.models.backbones.det_slimmable_resnet'])``.
 This module is not imported by ``slimselfsup.models``: pretraining never needs mmdet.
 """
-import re
 from typing import Dict, List, Optional
 
 import torch
@@ -14,61 +13,45 @@ from mmdet.registry import MODELS
 from mmengine.logging import print_log
 from mmengine.runner.checkpoint import _load_checkpoint, _load_checkpoint_with_prefix
 
+from ..slimmable.extract import extract_width, is_slimmable
 from ..slimmable.ops import slim_channels
 
-_BN_KEY = re.compile(r'^(.*)\.bns\.(\d+)\.([^.]+)$')
 
-
-def slice_state_dict(source: Dict[str, torch.Tensor],
-                     target: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+def slice_state_dict(source: Dict[str, torch.Tensor], target: Dict[str, torch.Tensor],
+                     width: Optional[float] = None) -> Dict[str, torch.Tensor]:
     """Cut the weights of ``target``'s (narrow, plain) ResNet out of ``source``.
 
     ``source`` is a backbone state dict (prefix stripped) of either a
-    ``SlimmableResNet`` (switchable BNs ``<name>.bns.<i>.*``, full-width convs) or a
-    plain ResNet of exactly ``target``'s shapes. A conv takes the leading slice
-    ``W[:out, :in]``; a BN takes the private BN ``bns.<i>`` whose size matches.
+    ``SlimmableResNet`` (switchable BNs ``<name>.bns.<i>.*``, full-width convs), cut
+    at ``width`` by :func:`~slimselfsup.models.slimmable.extract.extract_width`, or
+    a plain ResNet of exactly ``target``'s shapes, taken as it is.
 
     Args:
         source (dict[str, Tensor]): The checkpoint's backbone weights.
         target (dict[str, Tensor]): ``state_dict()`` of the backbone to fill.
+        width (float, optional): The width to cut out of a slimmable ``source``.
+            Defaults to None: the width that gives ``target``'s stem.
 
     Returns:
         dict[str, Tensor]: A state dict with exactly ``target``'s keys and shapes.
     """
-    switchable: Dict[str, Dict[int, Dict[str, torch.Tensor]]] = {}
-    for key, value in source.items():
-        m = _BN_KEY.match(key)
-        if m:
-            switchable.setdefault(m.group(1), {}).setdefault(
-                int(m.group(2)), {})[m.group(3)] = value
+    if is_slimmable(source):
+        if width is None:
+            width = target['conv1.weight'].shape[0] / source['conv1.weight'].shape[0]
+        source = extract_width(source, width)
     out, missing = {}, []
     for key, want in target.items():
-        module, _, leaf = key.rpartition('.')
         have = source.get(key)
-        if have is not None and have.shape == want.shape:
+        if have is None:
+            missing.append(key)
+        elif have.shape == want.shape:
             out[key] = have
-        elif have is not None and switchable and have.dim() == want.dim() and all(
-                h >= w for h, w in zip(have.shape, want.shape)):
-            out[key] = have[tuple(slice(0, n) for n in want.shape)]  # slimmable conv
-        elif module in switchable:
-            size = target[f'{module}.running_mean'].shape
-            match = [i for i, bn in sorted(switchable[module].items())
-                     if bn['running_mean'].shape == size]
-            if not match:
-                sizes = [bn['running_mean'].numel() for bn in switchable[module].values()]
-                raise ValueError(
-                    f'{module}: no switchable BN of {size[0]} channels in the '
-                    f'checkpoint (it has {sizes}); `width` must be one of the widths '
-                    'the network was pretrained at')
-            out[key] = switchable[module][match[0]][leaf]
-        elif have is not None:
+        else:
             raise ValueError(
                 f'{key}: checkpoint shape {tuple(have.shape)} vs backbone '
                 f'{tuple(want.shape)}. The checkpoint is a plain (not slimmable) '
                 'network; only its full width can be loaded: set width=1.0 or use '
                 "mmdet's ResNet")
-        else:
-            missing.append(key)
     if missing:
         raise KeyError(f'{len(missing)} backbone weights are not in the checkpoint, '
                        f'e.g. {missing[:3]}; check init_cfg.prefix (our '
@@ -138,7 +121,8 @@ class DetSlimmableResNet(ResNet):
         else:
             ckpt = _load_checkpoint(cfg['checkpoint'], 'cpu')
             state = ckpt.get('state_dict', ckpt)
-        self.load_state_dict(slice_state_dict(state, self.state_dict()), strict=True)
+        self.load_state_dict(slice_state_dict(state, self.state_dict(), self.width),
+                             strict=True)
         print_log(f'DetSlimmableResNet: loaded width {self.width} from '
                   f'{cfg["checkpoint"]} (prefix {prefix!r})', logger='current')
         self._is_init = True
