@@ -61,8 +61,8 @@ def test_config_variable_override_names_the_keys_to_set():
         'it was used while the file was parsed and nothing reads it afterwards, so '
         'overriding it would change nothing; set the keys computed from it instead: '
         'param_scheduler.1.T_max (now 11), param_scheduler.1.end (now 12), '
-        'train_cfg.max_epochs (now 12), custom_hooks.0.interval (now 12), '
-        f'default_hooks.checkpoint.interval (now 12). ({DEMO_CFG})"')
+        'train_cfg.max_epochs (now 12), default_hooks.checkpoint.interval (now 12), '
+        f'custom_hooks.0.interval (now 12). ({DEMO_CFG})"')
     # a part of a helper dict, through `dict(knn_loader, ...)` in both kNN loaders
     with pytest.raises(KeyError, match=r'knn_loader\.batch_size=8: .* instead: '
                        r'custom_hooks\.0\.train_dataloader\.batch_size \(now 250\), '
