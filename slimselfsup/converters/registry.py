@@ -86,6 +86,11 @@ def strip_prefix(state_dict: StateDict, prefix: str,
     return out
 
 
+def add_prefix(state_dict: StateDict, prefix: str) -> StateDict:
+    """The same tensors with ``prefix`` in front of every key."""
+    return OrderedDict((prefix + k, v) for k, v in state_dict.items())
+
+
 def check_keys(state_dict: StateDict, expected: Iterable[str],
                what: Optional[str] = None) -> None:
     """Raise :class:`ConversionError` naming missing and unexpected keys."""
