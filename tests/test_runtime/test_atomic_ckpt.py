@@ -18,7 +18,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from slimselfsup.engine.runner.checkpoint_io import (atomic_torch_save,
+from slimselfsup.utils.checkpoint_io import (atomic_torch_save,
                                                      checkpoint_problem)
 from slimselfsup.registry import RUNNERS
 from test_kill_resume import CASES, REPO, data_root, write_config  # noqa: F401
@@ -42,7 +42,7 @@ N = 5_000_000  # 20 MB: a save takes long enough to be killed in the middle
 def test_sigkill_during_save_never_truncates(tmp_path):
     path = tmp_path / 'latest.pth'
     script = tmp_path / 'saver.py'
-    module = REPO / 'slimselfsup' / 'engine' / 'runner' / 'checkpoint_io.py'
+    module = REPO / 'slimselfsup' / 'utils' / 'checkpoint_io.py'
     script.write_text(SAVER.format(module=str(module), n=N))
     rng = random.Random(0)
     for trial in range(2):
@@ -143,7 +143,7 @@ def test_temporary_file_of_a_killed_save_is_removed_by_the_next_save(tmp_path):
     of the killed process, which no later process has)."""
     path = tmp_path / 'latest.pth'
     script = tmp_path / 'saver.py'
-    module = REPO / 'slimselfsup' / 'engine' / 'runner' / 'checkpoint_io.py'
+    module = REPO / 'slimselfsup' / 'utils' / 'checkpoint_io.py'
     script.write_text(SAVER.format(module=str(module), n=N))
     for _ in range(20):  # the save may finish between seeing the file and the kill
         proc = subprocess.Popen([sys.executable, str(script), str(path)],

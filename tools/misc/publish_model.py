@@ -17,7 +17,7 @@ import torch
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 from slimselfsup.apis.model_zoo import load_checkpoint_file, sha256_of  # noqa: E402
-from slimselfsup.engine.runner.checkpoint_io import commit, tmp_path_for  # noqa: E402
+from slimselfsup.utils.checkpoint_io import commit, tmp_path_for  # noqa: E402
 
 TRAINING_STATE = ('optimizer', 'message_hub', 'param_schedulers', 'rng_state',
                   'scaler', 'loss_scaler')

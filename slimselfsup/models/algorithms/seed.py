@@ -106,7 +106,7 @@ class SEED(BaseSelfSupervisor):
                 '(e.g. configs/mocov2/mocov2_resnet50-cifar_1xb512-coslr-200e_cifar10.py) '
                 'or convert a published one with tools/convert_ckpt.py, then set '
                 '`model.teacher_ckpt`.')
-        from slimselfsup.engine.runner.checkpoint_io import load_checkpoint_file
+        from slimselfsup.utils.checkpoint_io import load_checkpoint_file
         checkpoint = load_checkpoint_file(path, 'model.teacher_ckpt')
         state_dict = select_teacher_keys(unwrap_state_dict(checkpoint))
         check_keys(state_dict, self.teacher.state_dict(),

@@ -115,7 +115,7 @@ class TECTargetGenerator(BaseModule):
             ConversionError: The keys do not match; the message names the missing
                 and unexpected ones.
         """
-        from slimselfsup.engine.runner.checkpoint_io import load_checkpoint_file
+        from slimselfsup.utils.checkpoint_io import load_checkpoint_file
         state = unwrap_state_dict(load_checkpoint_file(
             path, 'model.target_generator.checkpoint'))
         if self.prefix and any(k.startswith(self.prefix) for k in state):

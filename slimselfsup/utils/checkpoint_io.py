@@ -102,25 +102,38 @@ def remove_stale_tmp_files(folder: str, name: Optional[str] = None) -> List[str]
     return removed
 
 
-def atomic_write(path: str, write: Callable[[str], None]) -> None:
+def atomic_write(path: str, write: Callable[[str], None],
+                 clean_folder: bool = False) -> List[str]:
     """Run ``write(tmp_path)`` and move the result to ``path`` atomically.
 
-    Temporary files of earlier, killed writes of ``path`` are removed afterwards.
+    The one implementation of the atomic save: ``SelfSupRunner.save_checkpoint``,
+    :func:`atomic_torch_save` and ``tools/convert_ckpt.py`` write through it.
+    Temporary files of earlier, killed writes are removed afterwards.
 
     Args:
         path (str): Final file name.
         write (Callable[[str], None]): Writes the complete file at the given path.
-            If it raises (or the process dies), ``path`` is left untouched.
+            If it raises (or the process dies), ``path`` is left untouched. If it
+            writes nothing (a process of a distributed run that does not save),
+            nothing happens.
+        clean_folder (bool): Remove the temporary files of killed writes of any
+            name in ``path``'s folder (a run's work_dir), not only of ``path``.
+            Defaults to False.
+
+    Returns:
+        list[str]: The temporary files of killed writes that were removed.
     """
     tmp = tmp_path_for(path)
     try:
         write(tmp)
+        if not osp.exists(tmp):
+            return []
         commit(tmp, path)
     finally:
         if osp.exists(tmp):
             os.remove(tmp)
     folder, name = osp.split(path)
-    remove_stale_tmp_files(folder, name)
+    return remove_stale_tmp_files(folder, None if clean_folder else name)
 
 
 def atomic_torch_save(obj, path: str) -> None:
@@ -224,6 +237,17 @@ def load_checkpoint_file(path: str, given_as: Optional[str] = None,
             'Checkpoints from untrusted sources are never unpickled freely; if you '
             'trust this file (e.g. an official release), convert it once with '
             '`tools/convert_ckpt.py NAME IN OUT --trust`.') from err
+
+
+def checkpoint_meta(path: str) -> dict:
+    """The ``meta`` dict of a local checkpoint, read without loading its tensors
+    (memory-mapped); empty when the file has none or cannot be read (whoever loads
+    it next reports why)."""
+    try:
+        meta = torch.load(path, map_location='cpu', weights_only=True, mmap=True).get('meta')
+    except Exception:
+        return {}
+    return meta if isinstance(meta, dict) else {}
 
 
 def candidate_checkpoints(work_dir: str) -> List[str]:
