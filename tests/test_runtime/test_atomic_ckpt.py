@@ -39,6 +39,7 @@ while True:
 N = 5_000_000  # 20 MB: a save takes long enough to be killed in the middle
 
 
+@pytest.mark.slow
 def test_sigkill_during_save_never_truncates(tmp_path):
     path = tmp_path / 'latest.pth'
     script = tmp_path / 'saver.py'
@@ -86,6 +87,7 @@ def trained(tmp_path_factory, data_root):
     return work
 
 
+@pytest.mark.slow
 def test_runner_writes_no_temporary_files(trained):
     names = sorted(os.listdir(trained))
     assert 'iter_2.pth' in names and 'iter_4.pth' in names
@@ -94,6 +96,7 @@ def test_runner_writes_no_temporary_files(trained):
         assert checkpoint_problem(str(trained / name)) is None
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('damage', ['truncate', 'flip', 'empty_last_checkpoint'])
 def test_auto_resume_skips_corrupt_latest(trained, data_root, tmp_path, damage):
     work = tmp_path / 'work'
@@ -119,6 +122,7 @@ def test_auto_resume_skips_corrupt_latest(trained, data_root, tmp_path, damage):
     assert runner.iter == 2
 
 
+@pytest.mark.slow
 def test_explicit_truncated_checkpoint_is_named(trained, data_root, tmp_path):
     bad = tmp_path / 'iter_4.pth'
     data = (trained / 'iter_4.pth').read_bytes()
@@ -137,6 +141,7 @@ def dead_pid() -> int:
     return proc.pid
 
 
+@pytest.mark.slow
 def test_temporary_file_of_a_killed_save_is_removed_by_the_next_save(tmp_path):
     """A real saver process is SIGKILLed while its temporary file exists; the next
     save of that name removes it (it used to stay forever: the name holds the pid
@@ -171,6 +176,7 @@ def test_temporary_file_of_a_killed_save_is_removed_by_the_next_save(tmp_path):
         alive.wait()
 
 
+@pytest.mark.slow
 def test_runner_save_removes_temporary_files_of_killed_saves(tmp_path, data_root):
     work = tmp_path / 'work'
     work.mkdir()

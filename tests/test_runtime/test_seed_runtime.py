@@ -4,6 +4,7 @@ import importlib.util
 import os
 from pathlib import Path
 
+import pytest
 import torch
 
 from slimselfsup.apis import load_config
@@ -30,6 +31,7 @@ def tsv_of(split: str, per_class: int, root: Path) -> str:
     return str(root / f'{split}.tsv')
 
 
+@pytest.mark.slow
 def test_cifar_recipe_trains_from_tsv_with_knn(tmp_path):
     tiny = dict(type='ResNet_CIFAR', depth=18, stem_channels=8, base_channels=8,
                 norm_cfg=dict(type='BN'))
