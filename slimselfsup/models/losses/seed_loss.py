@@ -1,13 +1,12 @@
 """SEED's loss: the student's similarity distribution against the teacher's."""
 import torch
-from torch import nn
 
 from slimselfsup.registry import MODELS
-from .soft_distill import soft_cross_entropy
+from .soft_distill import SoftDistillLoss, soft_cross_entropy
 
 
 @MODELS.register_module()
-class SEEDLoss(nn.Module):
+class SEEDLoss(SoftDistillLoss):
     """Soft cross-entropy of `SEED: Self-supervised Distillation For Visual
     Representation <https://arxiv.org/abs/2101.04731>`_ (Fang et al., ICLR 2021).
 
@@ -20,8 +19,8 @@ class SEEDLoss(nn.Module):
     With the reference defaults (``tau_T = 1e-4``) the target is practically one-hot
     on the first candidate, i.e. InfoNCE with the teacher embedding as positive.
     Computed in float32 (``1 / tau_T = 1e4`` would overflow half precision), the
-    teacher side detached. Unlike :class:`SoftDistillLoss` it is not scaled by
-    ``tau_S ** 2``: SEED's reference does not scale it.
+    teacher side detached. This is :class:`SoftDistillLoss` without its
+    ``tau_S ** 2`` factor: SEED's reference does not scale the loss.
 
     Args:
         student_temperature (float): ``tau_S``. Defaults to 0.2.
@@ -33,13 +32,8 @@ class SEEDLoss(nn.Module):
                  student_temperature: float = 0.2,
                  teacher_temperature: float = 1e-4,
                  loss_weight: float = 1.0) -> None:
-        super().__init__()
-        if student_temperature <= 0 or teacher_temperature <= 0:
-            raise ValueError('SEEDLoss temperatures must be > 0, got student '
-                             f'{student_temperature} and teacher {teacher_temperature}')
-        self.student_temperature = student_temperature
-        self.teacher_temperature = teacher_temperature
-        self.loss_weight = loss_weight
+        super().__init__(teacher_temperature=teacher_temperature,
+                         student_temperature=student_temperature, loss_weight=loss_weight)
 
     def forward(self, student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
         """Compute the loss.
