@@ -1,5 +1,7 @@
 """Runs the tests of every project under projects/ (each in its own pytest process, as
-a user would: its package and conftest.py stay out of this session)."""
+a user would: its package and conftest.py stay out of this session), and checks that
+the package never imports a project."""
+import ast
 import os
 import os.path as osp
 import subprocess
@@ -19,6 +21,21 @@ def test_every_project_has_tests_and_a_readme():
         if osp.isdir(osp.join(PROJECTS, name)):
             assert osp.isfile(osp.join(PROJECTS, name, 'README.md')), name
             assert name in WITH_TESTS, f'projects/{name} has no tests/'
+
+
+def test_the_package_imports_no_project():
+    folders = [n for n in os.listdir(PROJECTS) if osp.isdir(osp.join(PROJECTS, n))]
+    projects = {'projects', *folders} | {  # and the packages they hold
+        package for name in folders for package in os.listdir(osp.join(PROJECTS, name))
+        if osp.isfile(osp.join(PROJECTS, name, package, '__init__.py'))}
+    for folder, _, files in os.walk(osp.join(REPO, 'slimselfsup')):
+        for file in (f for f in files if f.endswith('.py')):
+            tree = ast.parse(open(osp.join(folder, file)).read())
+            names = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import)
+                     for a in n.names]
+            names += [n.module for n in ast.walk(tree)
+                      if isinstance(n, ast.ImportFrom) and n.module and not n.level]
+            assert not {m.split('.')[0] for m in names} & projects, (folder, file)
 
 
 @pytest.mark.slow
