@@ -23,7 +23,7 @@ import torch
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from slimselfsup.converters import CONVERTERS, ConversionError, convert  # noqa: E402
-from slimselfsup.engine.runner.checkpoint_io import (  # noqa: E402
+from slimselfsup.utils.checkpoint_io import (  # noqa: E402
     atomic_torch_save, atomic_write, load_checkpoint_file)
 from slimselfsup.utils import register_all_modules  # noqa: E402
 

@@ -35,7 +35,7 @@ def load_strictly(runner, checkpoint: str, config: str) -> None:
     accuracy from it.
     """
     if '://' not in checkpoint:
-        from slimselfsup.engine.runner.checkpoint_io import check_checkpoint
+        from slimselfsup.utils.checkpoint_io import check_checkpoint
         check_checkpoint(checkpoint)
     try:
         runner.load_checkpoint(checkpoint, strict=True)

@@ -169,7 +169,7 @@ def download_checkpoint(url: str, sha256: Optional[str] = None,
                 f'{url}: sha256 {got[:len(expected)]}... does not match the expected '
                 f'{expected}; the download is corrupt or not the published file. '
                 'Nothing was cached.')
-        from slimselfsup.engine.runner.checkpoint_io import commit
+        from slimselfsup.utils.checkpoint_io import commit
         commit(tmp, dst)
     finally:
         if osp.exists(tmp):
@@ -179,9 +179,9 @@ def download_checkpoint(url: str, sha256: Optional[str] = None,
 
 def load_checkpoint_file(path: str, given_as: Optional[str] = None) -> dict:
     """Weights-only ``torch.load`` on CPU with errors naming the file: see
-    :func:`slimselfsup.engine.runner.checkpoint_io.load_checkpoint_file` (imported
+    :func:`slimselfsup.utils.checkpoint_io.load_checkpoint_file` (imported
     on use, so the zoo stays light)."""
-    from slimselfsup.engine.runner.checkpoint_io import load_checkpoint_file as load
+    from slimselfsup.utils.checkpoint_io import load_checkpoint_file as load
     return load(path, given_as)
 
 

@@ -6,7 +6,7 @@ it. A converter takes the loaded checkpoint (whatever ``torch.load`` returned) a
 returns the state dict to save, raising :class:`ConversionError` that names the
 missing or unexpected keys when the input is not the layout it converts.
 """
-from .registry import (CONVERTERS, ConversionError, check_keys, convert,
+from .registry import (CONVERTERS, ConversionError, check_keys, convert, keep_prefixes,
                        register_converter, strip_prefix, unwrap_state_dict)
 
 # converter modules register on import: add one line per module here
@@ -15,5 +15,5 @@ from . import moco, seed, simclr, swav  # noqa: F401,E402
 from . import ibot, mae, tec, timm_vit  # noqa: F401,E402
 from . import detectron2, prefixes, slimclr, timm_resnet, torchvision  # noqa: F401,E402
 
-__all__ = ['CONVERTERS', 'ConversionError', 'check_keys', 'convert',
+__all__ = ['CONVERTERS', 'ConversionError', 'check_keys', 'convert', 'keep_prefixes',
            'register_converter', 'strip_prefix', 'unwrap_state_dict']

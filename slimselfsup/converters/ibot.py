@@ -10,10 +10,9 @@ from typing import Dict, Optional
 
 import torch
 
-from .mae import add_prefix
-from .registry import (ConversionError, StateDict, register_converter, strip_prefix,
-                       unwrap_state_dict)
-from .timm_vit import timm_to_mmpretrain
+from .registry import (ConversionError, StateDict, add_prefix, register_converter,
+                       strip_prefix, unwrap_state_dict)
+from .vit_keys import timm_to_mmpretrain
 
 
 def ibot_backbone(checkpoint: dict, key: Optional[str] = None) -> StateDict:

@@ -10,14 +10,10 @@ from typing import Dict
 
 import torch
 
-from .registry import StateDict, register_converter, unwrap_state_dict
-from .timm_vit import timm_to_mmpretrain
+from .registry import add_prefix, register_converter, unwrap_state_dict
+from .vit_keys import timm_to_mmpretrain
 
 _DECODER_PREFIXES = ('decoder_', 'mask_token')
-
-
-def add_prefix(state_dict: StateDict, prefix: str) -> StateDict:
-    return OrderedDict((prefix + k, v) for k, v in state_dict.items())
 
 
 @register_converter(

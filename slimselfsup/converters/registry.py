@@ -1,6 +1,6 @@
 """The table of checkpoint converters and the helpers they share."""
 from collections import OrderedDict
-from typing import Callable, Dict, Iterable, Optional
+from typing import Callable, Dict, Iterable, Optional, Tuple
 
 import torch
 
@@ -84,6 +84,28 @@ def strip_prefix(state_dict: StateDict, prefix: str,
         raise ConversionError(f'no key starts with {prefix!r}; first keys: '
                               f'{list(state_dict)[:5]}')
     return out
+
+
+def keep_prefixes(state_dict: StateDict, prefixes: Tuple[str, ...],
+                  strip: str = '') -> StateDict:
+    """The keys that start with one of ``prefixes``, with ``strip`` removed from
+    their start; the state dict unchanged when no key has one of them (strict
+    loading then names its keys as unexpected).
+
+    Args:
+        state_dict (dict): Tensors by name, e.g. a whole training checkpoint.
+        prefixes (tuple[str]): E.g. ``('backbone.', 'neck.')``.
+        strip (str): A common start of ``prefixes`` to remove. Defaults to ''.
+    """
+    if not any(k.startswith(prefixes) for k in state_dict):
+        return state_dict
+    return OrderedDict((k[len(strip):], v) for k, v in state_dict.items()
+                       if k.startswith(prefixes))
+
+
+def add_prefix(state_dict: StateDict, prefix: str) -> StateDict:
+    """The same tensors with ``prefix`` in front of every key."""
+    return OrderedDict((prefix + k, v) for k, v in state_dict.items())
 
 
 def check_keys(state_dict: StateDict, expected: Iterable[str],

@@ -5,28 +5,14 @@ network whose ``fc`` is the MLP head) and ``module.teacher.*`` (in the layout of
 teacher's method). slimselfsup checkpoints hold ``backbone.*`` and ``neck.*`` next to
 training-only state (momentum encoder, queues, a SEED run's own teacher).
 """
-from collections import OrderedDict
-
 from .moco import moco_head_map, take_prefix, to_teacher_layout
-from .registry import ConversionError, StateDict, register_converter, unwrap_state_dict
+from .registry import (ConversionError, StateDict, keep_prefixes, register_converter,
+                       unwrap_state_dict)
 from .simclr import SIMCLR_HEAD
 from .swav import swav_trunk_and_head
 
 #: Prefixes that make up a slimselfsup teacher.
 TEACHER_PREFIXES = ('backbone.', 'neck.')
-
-
-def select_teacher_keys(state_dict: StateDict) -> StateDict:
-    """The ``backbone.*``/``neck.*`` part of a slimselfsup pretraining checkpoint.
-
-    A state dict that already is a teacher (only those prefixes, e.g. the output of
-    ``tools/convert_ckpt.py``) is returned unchanged; one with neither prefix is
-    returned unchanged too, so that strict loading names its keys as unexpected.
-    """
-    if not any(k.startswith(TEACHER_PREFIXES) for k in state_dict):
-        return state_dict
-    return OrderedDict((k, v) for k, v in state_dict.items()
-                       if k.startswith(TEACHER_PREFIXES))
 
 
 @register_converter(
@@ -35,7 +21,7 @@ def select_teacher_keys(state_dict: StateDict) -> StateDict:
     'teacher: keeps backbone.* and neck.*, drops momentum encoder, queues, teacher')
 def convert_own(checkpoint: dict) -> StateDict:
     state_dict = unwrap_state_dict(checkpoint, keys=('state_dict', ))
-    out = select_teacher_keys(state_dict)
+    out = keep_prefixes(state_dict, TEACHER_PREFIXES)
     if not any(k.startswith('backbone.') for k in out):
         raise ConversionError('slimselfsup checkpoint: missing keys backbone.* (this '
                               'is not a slimselfsup pretraining checkpoint); first keys: '

@@ -13,18 +13,17 @@ from collections import OrderedDict
 from typing import Dict
 
 import torch
-import torch.nn.functional as F
 
-from .mae import add_prefix
-from .registry import (ConversionError, StateDict, register_converter, strip_prefix,
-                       unwrap_state_dict)
-from .timm_vit import _TIMM_TO_MMP, _rename, mmpretrain_to_timm, timm_to_mmpretrain
-
+from .registry import (ConversionError, StateDict, add_prefix, register_converter,
+                       strip_prefix, unwrap_state_dict)
+from .vit_keys import (TIMM_TO_MMP, fold_cls_token_mlp, mmpretrain_to_timm, rename_keys,
+                       timm_to_mmpretrain)
 
 
 def _is_encoder(key: str) -> bool:
     return key in ('cls_token', 'pos_embed') or key.startswith(
         ('patch_embed.', 'blocks.', 'norm.'))
+
 
 #: official prefix -> ours (inside the algorithm), in match order.
 _NECK_RULES = [
@@ -42,25 +41,6 @@ _NECK_RULES = [
     (r'^forward_att_decoder\.decoder_norm\.', 'neck.att_branch.norm.'),
     (r'^forward_att_decoder\.decoder_qk\.', 'neck.att_branch.pred.'),
 ]
-
-
-def fold_cls_token_mlp(state_dict: StateDict) -> StateDict:
-    """Replace ``cls_token`` by ``cls_token_mlp(cls_token)`` and drop the MLP.
-
-    The MLP (Linear, exact GELU, Linear) sees a constant input, so its output is a
-    constant token: folding it gives the same network without the MLP. Works for
-    timm and mmpretrain key names (both call them ``cls_token``/``cls_token_mlp``).
-    """
-    names = [f'cls_token_mlp.{fc}.{p}' for fc in ('fc1', 'fc2') for p in ('weight', 'bias')]
-    missing = [n for n in ['cls_token'] + names if n not in state_dict]
-    if missing:
-        raise ConversionError(f'cannot fold the MLP cls token: missing keys {missing}')
-    w1, b1, w2, b2 = (state_dict[n].float() for n in names)
-    cls = state_dict['cls_token']
-    folded = F.linear(F.gelu(F.linear(cls.float(), w1, b1)), w2, b2).to(cls.dtype)
-    out = OrderedDict((k, v) for k, v in state_dict.items() if k not in names)
-    out['cls_token'] = folded
-    return out
 
 
 def _official_model(checkpoint: dict) -> StateDict:
@@ -87,7 +67,8 @@ def convert_tec(checkpoint: dict) -> Dict[str, torch.Tensor]:
         if key.startswith('cls_token_mlp.'):
             out['backbone.' + key] = state[key]
         elif key.startswith('decoder_blocks.'):
-            block = _rename({key[len('decoder_'):]: state[key]}, _TIMM_TO_MMP, 'TEC decoder')
+            block = rename_keys({key[len('decoder_'):]: state[key]}, TIMM_TO_MMP,
+                                'TEC decoder')
             (name, value), = block.items()
             out['neck.decoder_' + name.replace('layers.', 'blocks.', 1)] = value
         else:

@@ -1,6 +1,7 @@
 """Data sets and transforms registered in slimselfsup's registries."""
 from .cifar import CIFARBatches
 from .cifar_tensor import CIFARTensorDataset, pre_batched_collate
+from .decoding import decode_images
 from .image_folder import ImageFolder
 from .tsv_dataset import TSVDataset
 from .lmdb_dataset import LMDBDataset
@@ -8,4 +9,4 @@ from .mxrecord_dataset import MXRecordDataset
 from .transforms import *  # noqa: F401,F403
 
 __all__ = ['CIFARBatches', 'CIFARTensorDataset', 'pre_batched_collate', 'ImageFolder',
-           'LMDBDataset', 'MXRecordDataset', 'TSVDataset']
+           'LMDBDataset', 'MXRecordDataset', 'TSVDataset', 'decode_images']

@@ -10,6 +10,7 @@ from mmpretrain.structures import DataSample
 from torch.utils.data import Dataset
 
 from slimselfsup.registry import DATASETS
+from .decoding import decode_images
 from .transforms.loading import unreadable_image_message
 
 #: Format tag of the packs written by tools/dataset_converters/pack_cifar_for_gpu.py.
@@ -129,7 +130,6 @@ class CIFARTensorDataset(Dataset):
                     list(indices))
             encoded, labels = [encoded[i] for i in keep], labels[keep]
             names = names and [names[i] for i in keep]
-        from slimselfsup.models.data_preprocessors import decode_images
         images = torch.stack(decode_images(encoded, self.device, names))  # RGB
         self.images = images.flip(1).contiguous() if color_order == 'bgr' else images
         self.labels = torch.from_numpy(labels)

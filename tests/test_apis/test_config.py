@@ -179,6 +179,7 @@ def test_named_keys_are_exactly_those_the_variable_changes(name, config_copy):
         assert checked == 5
 
 
+@pytest.mark.slow
 def test_train_rejects_a_config_variable_before_training(tmp_path):
     proc = _train(DEMO_CFG, '--work-dir', str(tmp_path / 'wd'), '--cfg-options',
                   'max_epochs=2', cwd=REPO)
@@ -202,6 +203,7 @@ def _train(*args, cwd):
                           cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_train_with_missing_data_root_names_the_folder(tmp_path):
     proc = _train(CFG, '--work-dir', str(tmp_path / 'wd'), '--cfg-options',
                   'train_dataloader.dataset.data_root=no/such/cifar',
@@ -212,6 +214,7 @@ def test_train_with_missing_data_root_names_the_folder(tmp_path):
     assert 'FileNotFoundError' in proc.stderr
 
 
+@pytest.mark.slow
 def test_train_with_unknown_model_type(tmp_path):
     proc = _train(CFG, '--work-dir', str(tmp_path / 'wd'), '--cfg-options',
                   'model.type=SimCRL', cwd=str(tmp_path))

@@ -29,6 +29,8 @@ from slimselfsup.registry import RUNNERS
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'test_runtime'))
 from test_kill_resume import CASES, data_root, write_config  # noqa: E402,F401
 
+pytestmark = pytest.mark.slow  # subprocess or end-to-end runs
+
 REPO = Path(__file__).resolve().parents[2]
 NAME = 'mocov2_tiny_test'
 

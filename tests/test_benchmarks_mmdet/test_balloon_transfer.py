@@ -3,7 +3,11 @@ import importlib.util
 import json
 import os.path as osp
 
+import pytest
+
 from slimselfsup.apis import load_config
+
+pytestmark = pytest.mark.slow  # subprocess or end-to-end runs
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 spec = importlib.util.spec_from_file_location(

@@ -8,6 +8,8 @@ import subprocess
 import pytest
 import torch
 
+pytestmark = pytest.mark.slow  # subprocess or end-to-end runs
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOLS = osp.join(REPO, 'tools', 'benchmarks', 'mmdetection')
 CFG_DIR = osp.join(REPO, 'configs', 'benchmarks', 'mmdetection')

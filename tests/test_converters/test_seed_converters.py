@@ -76,14 +76,14 @@ def load_teacher(teacher: dict, path: Path):
     cfg = BASE.model.to_dict()
     cfg.update(teacher=teacher, teacher_ckpt=str(path))
     model = MODELS.build(cfg)
-    model.load_teacher(str(path))
+    model.target_generator.load(str(path))
     return model
 
 
 def assert_same_embedding(model, net: nn.Module) -> None:
     x = torch.randn(2, 3, 64, 64)
     with torch.no_grad():
-        ours = model.teacher['neck'](model.teacher['backbone'](x))[0]
+        ours = model.target_generator(x)[0]
         assert torch.allclose(ours, net(x), atol=1e-4, rtol=1e-4)
 
 
@@ -109,7 +109,7 @@ def test_moco_v1_checkpoint_and_deeper_teachers(tmp_path):
     out = convert('moco-teacher', dict(state_dict=prefixed(net, 'module.encoder_q.')))
     cfg = Config.fromfile(str(REPO / 'configs' / 'seed' / 'seed_resnet18_8xb32-r101-'
                               'mocov2-teacher-coslr-200e_in1k.py'))
-    teacher = MODELS.build(cfg.model.to_dict() | dict(teacher_ckpt=None)).teacher
+    teacher = MODELS.build(cfg.model.to_dict() | dict(teacher_ckpt=None)).target_generator.model
     assert set(out) == set(teacher.state_dict())
     teacher.load_state_dict(out, strict=True)
 
@@ -149,7 +149,7 @@ def test_swav_w2_shapes_match_the_wide_teacher_config():
     out = convert('swav-teacher', sd)
     cfg = Config.fromfile(str(REPO / 'configs' / 'seed' / 'seed_resnet18_8xb32-r50w2-'
                               'swav-teacher-coslr-200e_in1k.py'))
-    teacher = MODELS.build(cfg.model.to_dict() | dict(teacher_ckpt=None)).teacher
+    teacher = MODELS.build(cfg.model.to_dict() | dict(teacher_ckpt=None)).target_generator.model
     ours = teacher.state_dict()
     assert set(out) == set(ours)
     assert all(out[k].shape == ours[k].shape for k in ours)
@@ -187,7 +187,8 @@ def test_own_checkpoint(tmp_path):
                         if k.startswith(('backbone.', 'neck.'))}
     teacher = dict(backbone=cfg.model.backbone.to_dict(), neck=cfg.model.neck.to_dict())
     model = load_teacher(teacher, tmp_path / 'slimselfsup-teacher_out.pth')
-    assert torch.equal(model.teacher['backbone'].conv1.weight, moco.backbone.conv1.weight)
+    assert torch.equal(model.target_generator.model['backbone'].conv1.weight,
+                       moco.backbone.conv1.weight)
 
 
 def test_mismatches_name_the_keys(tmp_path, capsys):

@@ -79,6 +79,7 @@ def test_worker_processes_give_the_same_lmdb(src, converted, tmp_path):
     assert manifest == json.loads((converted / 'manifest.json').read_text())
 
 
+@pytest.mark.slow
 def test_interrupted_conversion_resumes_to_the_same_checksum(src, converted,
                                                              tmp_path):
     out = tmp_path / 'resumed'

@@ -17,7 +17,8 @@ from slimselfsup.models.slimmable import SlimmableMixin, set_width
 from slimselfsup.utils import register_all_modules
 
 from realdata import CIFAR, make_subset  # noqa: E402
-pytestmark = pytest.mark.skipif(CIFAR is None, reason='no CIFAR-10 JPEG folders')
+pytestmark = [pytest.mark.skipif(CIFAR is None, reason='no CIFAR-10 JPEG folders'),
+              pytest.mark.slow]  # subprocess or end-to-end runs
 WIDTHS = (1.0, 0.5, 0.25)
 
 

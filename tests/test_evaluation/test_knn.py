@@ -229,6 +229,7 @@ def _ddp_worker(rank, world_size, port, data_root, state_dict, out_dir):
     dist.destroy_process_group()
 
 
+@pytest.mark.slow
 @needs_cifar
 def test_extract_features_distributed_equals_single(tmp_path):
     """Two gloo ranks on 9 images (odd, so DefaultSampler pads one duplicate)."""
@@ -296,6 +297,7 @@ def _load_tool():
     return module
 
 
+@pytest.mark.slow
 @needs_cifar
 def test_knn_eval_tool_end_to_end(tmp_path):
     import json

@@ -22,9 +22,10 @@ STEPS = 3
 B = 4  # per rank; queue_len 32 holds 4 global batches of 8
 WORLD = 2
 
-pytestmark = pytest.mark.skipif(
-    not (dist.is_available() and dist.is_gloo_available()),
-    reason='torch.distributed with the gloo backend is unavailable')
+pytestmark = [
+    pytest.mark.skipif(not (dist.is_available() and dist.is_gloo_available()),
+                       reason='torch.distributed with the gloo backend is unavailable'),
+    pytest.mark.slow]  # subprocess or end-to-end runs
 
 
 def load_worker():

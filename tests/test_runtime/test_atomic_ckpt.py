@@ -18,7 +18,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from slimselfsup.engine.runner.checkpoint_io import (atomic_torch_save,
+from slimselfsup.utils.checkpoint_io import (atomic_torch_save,
                                                      checkpoint_problem)
 from slimselfsup.registry import RUNNERS
 from test_kill_resume import CASES, REPO, data_root, write_config  # noqa: F401
@@ -39,10 +39,11 @@ while True:
 N = 5_000_000  # 20 MB: a save takes long enough to be killed in the middle
 
 
+@pytest.mark.slow
 def test_sigkill_during_save_never_truncates(tmp_path):
     path = tmp_path / 'latest.pth'
     script = tmp_path / 'saver.py'
-    module = REPO / 'slimselfsup' / 'engine' / 'runner' / 'checkpoint_io.py'
+    module = REPO / 'slimselfsup' / 'utils' / 'checkpoint_io.py'
     script.write_text(SAVER.format(module=str(module), n=N))
     rng = random.Random(0)
     for trial in range(2):
@@ -86,6 +87,7 @@ def trained(tmp_path_factory, data_root):
     return work
 
 
+@pytest.mark.slow
 def test_runner_writes_no_temporary_files(trained):
     names = sorted(os.listdir(trained))
     assert 'iter_2.pth' in names and 'iter_4.pth' in names
@@ -94,6 +96,7 @@ def test_runner_writes_no_temporary_files(trained):
         assert checkpoint_problem(str(trained / name)) is None
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('damage', ['truncate', 'flip', 'empty_last_checkpoint'])
 def test_auto_resume_skips_corrupt_latest(trained, data_root, tmp_path, damage):
     work = tmp_path / 'work'
@@ -119,6 +122,7 @@ def test_auto_resume_skips_corrupt_latest(trained, data_root, tmp_path, damage):
     assert runner.iter == 2
 
 
+@pytest.mark.slow
 def test_explicit_truncated_checkpoint_is_named(trained, data_root, tmp_path):
     bad = tmp_path / 'iter_4.pth'
     data = (trained / 'iter_4.pth').read_bytes()
@@ -137,13 +141,14 @@ def dead_pid() -> int:
     return proc.pid
 
 
+@pytest.mark.slow
 def test_temporary_file_of_a_killed_save_is_removed_by_the_next_save(tmp_path):
     """A real saver process is SIGKILLed while its temporary file exists; the next
     save of that name removes it (it used to stay forever: the name holds the pid
     of the killed process, which no later process has)."""
     path = tmp_path / 'latest.pth'
     script = tmp_path / 'saver.py'
-    module = REPO / 'slimselfsup' / 'engine' / 'runner' / 'checkpoint_io.py'
+    module = REPO / 'slimselfsup' / 'utils' / 'checkpoint_io.py'
     script.write_text(SAVER.format(module=str(module), n=N))
     for _ in range(20):  # the save may finish between seeing the file and the kill
         proc = subprocess.Popen([sys.executable, str(script), str(path)],
@@ -171,6 +176,7 @@ def test_temporary_file_of_a_killed_save_is_removed_by_the_next_save(tmp_path):
         alive.wait()
 
 
+@pytest.mark.slow
 def test_runner_save_removes_temporary_files_of_killed_saves(tmp_path, data_root):
     work = tmp_path / 'work'
     work.mkdir()

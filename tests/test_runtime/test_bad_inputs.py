@@ -94,6 +94,7 @@ def copy_data(data_root: str, dst: Path) -> Path:
     return dst
 
 
+@pytest.mark.slow
 def test_zero_byte_image_is_named_in_a_real_run(tmp_path, data_root):
     """OpenCV asserted `!buf.empty()` with no path; through worker processes too."""
     root = copy_data(data_root, tmp_path / 'data')
@@ -122,6 +123,7 @@ def test_zero_byte_image_is_named_by_our_readers(tmp_path, data_root):
         read_image_file((str(root / 'train'), 'cat/zero.jpg', True))
 
 
+@pytest.mark.slow
 def test_non_numeric_lr_is_named_before_training(tmp_path, data_root):
     """torch failed with `'<' not supported between 'str' and 'float'`."""
     config = write_config(tmp_path / 'cfg.py', data_root, CASES['iter'])
@@ -133,6 +135,7 @@ def test_non_numeric_lr_is_named_before_training(tmp_path, data_root):
     assert not ITER_LINE.search(out)
 
 
+@pytest.mark.slow
 def test_hook_argument_typo_fails_before_training(tmp_path, data_root):
     """mmengine's CheckpointHook takes **kwargs and passed the typo to
     save_checkpoint: the run failed at its first save, after the training."""
@@ -168,6 +171,7 @@ def truncated_checkpoint(path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_knn_eval_names_a_truncated_checkpoint(tmp_path):
     """torch said `failed finding central directory`, naming no file."""
     config = tmp_path / 'knn.py'
@@ -220,6 +224,7 @@ def test_truncated_init_cfg_checkpoint_is_named(tmp_path, data_root):
         RUNNERS.build(cfg).train()
 
 
+@pytest.mark.slow
 def test_custom_imports_option_is_accepted_and_imported(tmp_path):
     """`--cfg-options custom_imports.imports=[...]` was rejected as a typo."""
     (tmp_path / 'my_ext_mod.py').write_text("print('my_ext_mod imported')\n")
@@ -236,6 +241,7 @@ def test_custom_imports_option_is_accepted_and_imported(tmp_path):
         load_config(str(config), {'custom_import.imports': ['my_ext_mod']})
 
 
+@pytest.mark.slow
 def test_moco_partial_last_batch_fails_before_training(tmp_path, data_root):
     """40 images, batch 16, drop_last=False: the last batch of 8 leaves the queue
     pointer (queue 48) at 40, where the first batch of the next epoch does not fit;
@@ -261,6 +267,9 @@ def test_queue_length_not_a_multiple_of_the_batch_fails_before_training(tmp_path
                        r'48\) must be a multiple of the global batch size, batch_size=5 '
                        r'x 1 process\(es\) = 5'):
         RUNNERS.build(cfg).train()
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize('config', ['moco', 'demo'])
 def test_batch_larger_than_the_data_set_is_an_error_before_any_save(config, tmp_path,
                                                                   data_root):

@@ -55,6 +55,7 @@ def fast_run(tmp_path_factory) -> dict:
                 iters=runner.iter)
 
 
+@pytest.mark.slow
 def test_bf16_and_channels_last_reach_the_backbone_and_weights_stay_fp32(fast_run):
     runner = fast_run['runner']
     assert fast_run['iters'] == 8 and len(fast_run['seen']) == 8
@@ -71,6 +72,7 @@ def test_bf16_and_channels_last_reach_the_backbone_and_weights_stay_fp32(fast_ru
     assert moved and all(moved)
 
 
+@pytest.mark.slow
 def test_no_host_sync_from_our_code_in_a_training_step(fast_run):
     events = fast_run['syncs'].events
     ours = [e for e in events if e[1].startswith('slimselfsup/')]

@@ -25,8 +25,9 @@ import torch
 
 REPO = Path(__file__).resolve().parents[2]
 CIFAR = REPO / 'demo' / 'cifar10-mini'
-pytestmark = pytest.mark.skipif(not (CIFAR / 'train').is_dir(),
-                                reason='no CIFAR-10 JPEG folders')
+pytestmark = [pytest.mark.skipif(not (CIFAR / 'train').is_dir(),
+                                 reason='no CIFAR-10 JPEG folders'),
+              pytest.mark.slow]  # subprocess or end-to-end runs
 
 PER_CLASS = 4  # 40 images, 5 batches of 8 per epoch
 CONFIG = '''

@@ -65,6 +65,7 @@ def build_runner(tmp_path, data_root, runtime_info: bool, interval: int = 1,
     return RUNNERS.build(cfg)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('runtime_info', [True, False])
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, data_root,
                                                        runtime_info):
@@ -117,6 +118,7 @@ def _state_is_good(path) -> bool:
                if v.is_floating_point() and v.numel())
 
 
+@pytest.mark.slow
 def test_divergence_with_finite_losses_leaves_only_good_checkpoints(tmp_path, data_root):
     """The issue's run: lr=1e6 with one-iteration epochs (40 images, batch 40). No
     loss becomes NaN; the old guard let it finish with BN statistics of 1e24+ in
@@ -147,6 +149,7 @@ def test_divergence_with_finite_losses_leaves_only_good_checkpoints(tmp_path, da
 LR_LINE = re.compile(r'Epoch\(train\)\s*\[(\d+)\]\[\s*(\d+)/\s*\d+\]\s+lr: ([0-9.e+-]+)')
 
 
+@pytest.mark.slow
 def test_learning_rate_given_at_resume_takes_effect(tmp_path, data_root):
     """What the advice above says to do: resume with a lower learning rate. mmengine
     restored the checkpoint's optimizer param groups, so the old rate went on."""

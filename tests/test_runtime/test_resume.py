@@ -147,6 +147,7 @@ def runs(data_root, tmp_path_factory):
     return dict(straight=straight, resumed=resumed, ckpt=ckpt)
 
 
+@pytest.mark.slow
 def test_resume_reproduces_uninterrupted_run(runs):
     straight, resumed = runs['straight'], runs['resumed']
     assert resumed['epoch'] == straight['epoch'] == EPOCHS
@@ -167,6 +168,7 @@ def test_resume_reproduces_uninterrupted_run(runs):
     assert int(resumed['model']['queue.ptr']) == int(model['queue.ptr'])
 
 
+@pytest.mark.slow
 def test_resume_restores_optimizer_and_scheduler(runs):
     straight, resumed = runs['straight'], runs['resumed']
     assert resumed['lr'] == pytest.approx(straight['lr'], abs=1e-12)
@@ -178,6 +180,7 @@ def test_resume_restores_optimizer_and_scheduler(runs):
         assert_tensors_close(opt_b['state'][idx], state, f'optimizer state {idx}')
 
 
+@pytest.mark.slow
 def test_checkpoint_loads_with_weights_only(runs):
     """mmengine checkpoints (message hub, RNG state) pass torch's safe unpickler."""
     ckpt = torch.load(runs['ckpt'], map_location='cpu', weights_only=True)
@@ -215,6 +218,7 @@ def reseed():
     torch.manual_seed(123)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('seed', [0, None])
 @pytest.mark.parametrize('resume', [True, False])
 def test_rng_state_restored_only_on_resume(runs, data_root, tmp_path, resume, seed):

@@ -7,6 +7,10 @@ import sys
 from pathlib import Path
 from typing import List
 
+import pytest
+
+pytestmark = pytest.mark.slow  # subprocess or end-to-end runs
+
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / 'tools' / 'benchmarks' / 'bench_step.py'
 PRESETS = ('mocov2_r50', 'simclr_r18_cifar', 'mae_vitb', 'tiny')

@@ -14,6 +14,8 @@ import pytest
 
 from realdata import pack_demo
 
+pytestmark = pytest.mark.slow  # subprocess or end-to-end runs
+
 REPO = Path(__file__).resolve().parents[2]
 BENCH = REPO / 'tools' / 'benchmarks'
 DEMO = REPO / 'demo' / 'cifar10-mini'

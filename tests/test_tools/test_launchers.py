@@ -5,11 +5,14 @@ import os.path as osp
 import socket
 import subprocess
 
+import pytest
 import torch
 from mmengine.config import Config
 
 from slimselfsup.apis import load_config
 from slimselfsup.registry import RUNNERS
+
+pytestmark = pytest.mark.slow  # subprocess or end-to-end runs
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO = osp.join(REPO, 'demo', 'cifar10-mini')

@@ -2,9 +2,12 @@
 import importlib.util
 import os.path as osp
 
+import pytest
 import torch
 
 from realdata import DEMO, REPO
+
+pytestmark = pytest.mark.slow  # subprocess or end-to-end runs
 
 
 def test_smoke_run_prints_the_three_rows(tmp_path, capsys):
@@ -25,5 +28,5 @@ def test_smoke_run_prints_the_three_rows(tmp_path, capsys):
                          weights_only=True)['state_dict']
     # the student run distilled from exactly the teacher run's weights
     for key in ('backbone.conv1.weight', 'neck.mlp.2.weight'):
-        assert torch.equal(student['teacher.' + key], teacher[key])
+        assert torch.equal(student['target_generator.' + key], teacher[key])
     assert student['backbone.layer4.1.conv2.weight'].shape[0] == 512  # a ResNet-18

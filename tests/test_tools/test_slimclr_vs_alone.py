@@ -2,9 +2,12 @@
 import importlib.util
 import os.path as osp
 
+import pytest
 import torch
 
 from realdata import DEMO, REPO
+
+pytestmark = pytest.mark.slow  # subprocess or end-to-end runs
 
 
 def load_tool():

@@ -2,10 +2,14 @@
 import os.path as osp
 import sys
 
+import pytest
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.join(REPO, 'tools', 'benchmarks'))
 
 import tec_cifar_vs_mae  # noqa: E402
+
+pytestmark = pytest.mark.slow  # subprocess or end-to-end runs
 
 
 def test_smoke_run_prints_one_row_per_model(tmp_path):

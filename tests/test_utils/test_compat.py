@@ -41,6 +41,7 @@ def test_weights_only_still_rejects_arbitrary_objects(tmp_path):
         torch.load(path, weights_only=True)
 
 
+@pytest.mark.slow
 def test_multimodal_guard_only_acts_for_transformers_5():
     try:
         major = int(importlib.metadata.version('transformers').split('.')[0])

@@ -240,15 +240,17 @@ def _selfsup_fields(cfg) -> Dict[str, Any]:
         out['predictor'] = _mlp(model.predictor)
     head = model.get('head') or {}
     loss = head.get('loss') or {}
-    if loss:
+    if head.get('type') == 'SEEDHead':  # SEEDLoss: the two temperatures of the paper
+        loss = loss or dict(type='SEEDLoss')
+        for field, arg in (('temperature', 'student_temperature'),
+                           ('teacher_temperature', 'teacher_temperature')):
+            out[field] = _num(loss.get(arg, _default(loss['type'], arg)))
+    elif loss:
         out['loss'] = loss.type
         if 'temperature' in loss:
             out['temperature'] = _num(loss.temperature)
         if loss.get('loss_weight', 1.0) != 1.0:
             out['loss_weight'] = _num(loss.loss_weight)
-    if head.get('type') == 'SEEDHead':
-        out['temperature'] = _num(head.student_temperature)
-        out['teacher_temperature'] = _num(head.teacher_temperature)
     if head.get('type') == 'TECHead':
         out['att_tau'] = _num(head.att_loss.tau)
         out['loss_weights'] = [_num(head.feat_loss.get('loss_weight', 1.0)),

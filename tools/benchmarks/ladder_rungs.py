@@ -159,10 +159,11 @@ def _smoke_model(cfg, device: torch.device, work_dir: str):
     with DefaultScope.overwrite_default_scope(scope):
         from mmengine.model import revert_sync_batchnorm
         model = revert_sync_batchnorm(C.registries(scope).MODELS.build(cfg.model))
-        if hasattr(model, 'teacher_ckpt') and hasattr(model, 'teacher'):
+        teacher = getattr(model, 'target_generator', None)
+        if getattr(teacher, 'required', False):  # a FrozenTeacher that needs weights
             path = osp.join(work_dir, 'smoke_teacher.pth')
-            torch.save({'state_dict': model.teacher.state_dict()}, path)
-            model.teacher_ckpt = path
+            torch.save({'state_dict': teacher.model.state_dict()}, path)
+            teacher.checkpoint = path
         model.init_weights()
     return model.to(device)
 

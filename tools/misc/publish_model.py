@@ -7,6 +7,8 @@ digits of the file's sha256 added to its name (``OUT-1a2b3c4d.pth``), the name
 The result loads with ``torch.load(weights_only=True)``.
 """
 import argparse
+import hashlib
+import io
 import os
 import os.path as osp
 import sys
@@ -16,8 +18,8 @@ import torch
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from slimselfsup.apis.model_zoo import load_checkpoint_file, sha256_of  # noqa: E402
-from slimselfsup.engine.runner.checkpoint_io import commit, tmp_path_for  # noqa: E402
+from slimselfsup.apis.model_zoo import load_checkpoint_file  # noqa: E402
+from slimselfsup.utils.checkpoint_io import atomic_write  # noqa: E402
 
 TRAINING_STATE = ('optimizer', 'message_hub', 'param_schedulers', 'rng_state',
                   'scaler', 'loss_scaler')
@@ -31,14 +33,16 @@ def publish(src: str, dst: str) -> str:
     out = {k: v for k, v in checkpoint.items() if k not in TRAINING_STATE}
     stem = dst[:-len('.pth')] if dst.endswith('.pth') else dst
     os.makedirs(osp.dirname(osp.abspath(stem)) or '.', exist_ok=True)
-    tmp = tmp_path_for(stem + '.pth')
-    try:
-        torch.save(out, tmp)
-        final = f'{stem}-{sha256_of(tmp)[:8]}.pth'
-        commit(tmp, final)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
+    buffer = io.BytesIO()  # the name holds the hash of the bytes, known before writing
+    torch.save(out, buffer)
+    data = buffer.getvalue()
+    final = f'{stem}-{hashlib.sha256(data).hexdigest()[:8]}.pth'
+
+    def write(tmp: str) -> None:
+        with open(tmp, 'wb') as f:
+            f.write(data)
+
+    atomic_write(final, write)
     return final
 
 

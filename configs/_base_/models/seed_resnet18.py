@@ -23,7 +23,9 @@ model = dict(
         hid_channels=512,
         out_channels=128,
         with_avg_pool=True),
-    head=dict(type='SEEDHead', student_temperature=0.2, teacher_temperature=1e-4),
+    head=dict(
+        type='SEEDHead',
+        loss=dict(type='SEEDLoss', student_temperature=0.2, teacher_temperature=1e-4)),
     teacher=dict(
         backbone=dict(
             type='ResNet', depth=50, out_indices=(3, ), norm_cfg=dict(type='BN')),

@@ -3,6 +3,7 @@ import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
+from slimselfsup.models.target_generators import FrozenTeacher
 from slimselfsup.registry import HOOKS
 
 
@@ -21,6 +22,10 @@ class ChannelsLastHook(Hook):
     def before_train(self, runner) -> None:
         """Convert every 4-D parameter and buffer in place."""
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        for tensor in list(model.parameters()) + list(model.buffers()):
+        tensors = list(model.parameters()) + list(model.buffers())
+        for module in model.modules():  # frozen networks sit outside the module tree
+            if isinstance(module, FrozenTeacher):
+                tensors += list(module.model.parameters()) + list(module.model.buffers())
+        for tensor in tensors:
             if tensor.dim() == 4:
                 tensor.data = tensor.data.contiguous(memory_format=torch.channels_last)

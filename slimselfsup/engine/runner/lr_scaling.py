@@ -1,5 +1,8 @@
 """Learning-rate scaling by total batch size (linear or square-root rule)."""
 import math
+from typing import List
+
+from mmengine.optim import OptimWrapper, OptimWrapperDict
 
 
 def lr_scale_factor(total_batch_size: int, base_batch_size: int,
@@ -27,3 +30,18 @@ def lr_scale_factor(total_batch_size: int, base_batch_size: int,
     if mode == 'sqrt':
         return math.sqrt(ratio)
     raise ValueError(f"auto_scale_lr mode must be 'linear' or 'sqrt', got {mode!r}")
+
+
+def optim_wrappers(optim_wrapper) -> List[OptimWrapper]:
+    """The optimizer wrappers of a run: the members of an ``OptimWrapperDict``, else
+    the wrapper itself (none for an unbuilt config)."""
+    if isinstance(optim_wrapper, OptimWrapperDict):
+        return list(optim_wrapper.values())
+    return [optim_wrapper] if isinstance(optim_wrapper, OptimWrapper) else []
+
+
+def scale_lrs(optim_wrapper, factor: float) -> None:
+    """Multiply the learning rate of every param group of every wrapper by ``factor``."""
+    for wrapper in optim_wrappers(optim_wrapper):
+        for group in wrapper.optimizer.param_groups:
+            group['lr'] *= factor

@@ -1,109 +1,72 @@
-"""mmengine Runner with linear or square-root LR scaling and CPU-safe DDP."""
+"""The mmengine Runner with the changes that need the runner; each concern's logic
+lives in its own module, which the overrides below call."""
 import contextlib
-import datetime
-import os
 import os.path as osp
 import re
 from typing import Dict, Optional
 
 import torch
-import torch.distributed as torch_dist
-from mmengine.dataset import InfiniteSampler
 from mmengine.dist import is_distributed
-from mmengine.model import (MMDistributedDataParallel, is_model_wrapper,
-                            revert_sync_batchnorm)
-from mmengine.optim import OptimWrapper, OptimWrapperDict
-from mmengine.registry import HOOKS, MODEL_WRAPPERS, OPTIMIZERS, Registry
+from mmengine.model import is_model_wrapper
 from mmengine.runner import BaseLoop, Runner
-from mmengine.runner.checkpoint import CheckpointLoader
 from torch import nn
-from torch.utils.data import DataLoader
 
-from slimselfsup.apis.config import check_call_arguments
 from slimselfsup.registry import RUNNERS
+from slimselfsup.utils.checkpoint_io import (atomic_write, check_checkpoint, checkpoint_meta,
+                                             find_resumable_checkpoint)
 from ..hooks.nonfinite_loss_hook import NonFiniteStateError, first_bad_tensor, resume_advice
-from .checkpoint_io import (check_checkpoint, commit, find_resumable_checkpoint,
-                            remove_stale_tmp_files, tmp_path_for)
-from .lr_scaling import lr_scale_factor
+from .config_checks import check_hook_configs, check_optimizer_config, wrong_prefix_message
+from .cpu_ddp import init_gloo_process_group, wrap_cpu_ddp
+from .loader_checks import check_queue_batches, empty_loader_problem
+from .lr_scaling import lr_scale_factor, scale_lrs
+from .resume_lr import apply_configured_lrs, configured_lrs
 from .worker_seeding import seed_workers_per_epoch
-
-
-@CheckpointLoader.register_scheme(prefixes='', force=True)
-def load_from_local(filename: str, map_location=None):
-    """mmengine's loader of local checkpoint files (``load_from``, ``init_cfg``
-    ``Pretrained``, ``load_checkpoint``), checking the file first: a truncated file
-    or an image raises an error naming it, not torch's "failed finding central
-    directory"."""
-    filename = osp.expanduser(filename)
-    if not osp.isfile(filename):  # mmengine's error type for this case
-        raise FileNotFoundError(f'checkpoint {filename} does not exist')
-    check_checkpoint(filename)
-    return torch.load(filename, map_location=map_location)
 
 
 @RUNNERS.register_module()
 class SelfSupRunner(Runner):
-    """The mmengine :class:`~mmengine.runner.Runner` plus a ``mode`` key in
-    ``auto_scale_lr``.
+    """The mmengine :class:`~mmengine.runner.Runner` with these changes, one concern
+    each (the method, then the module that holds the logic):
 
-    ``auto_scale_lr = dict(enable=True, base_batch_size=256, mode='sqrt')`` scales
-    every learning rate by ``sqrt(world_size * batch_size / 256)``; ``mode='linear'``
-    (the default) behaves exactly like mmengine's own scaling. The scaled value is
-    logged so runs are auditable.
-
-    Without CUDA, ``--launcher pytorch`` (``tools/dist_train.sh``) runs on gloo,
-    SyncBN falls back to BN and DDP wraps the CPU model, so multi-process runs
-    (and their tests) work on a laptop exactly as they do on GPUs.
-
-    Checkpoints in local folders are written atomically (temporary file, fsync,
-    rename), and ``resume=True`` without a path skips a truncated or corrupt latest
-    checkpoint with a warning and resumes from the newest intact one. Resuming is
-    exact with dataloader workers and with ``seed=None`` too (workers re-seeded per
-    epoch, the checkpoint's seed taken before the dataloader is built).
-
-    Mistakes that mmengine would report late or without naming them fail when the
-    runner is built or training starts: hook arguments the hook does not take, text
-    where a hook or the optimizer takes a number, and batches that do not fit a
-    MoCo-style queue (``drop_last=False`` with a partial last batch).
+    * **CPU distributed runs** (``setup_env``, ``wrap_model``; :mod:`.cpu_ddp`):
+      without CUDA, ``--launcher pytorch`` (``tools/dist_train.sh``) runs on gloo,
+      SyncBN falls back to BN and DDP wraps the CPU model.
+    * **Square-root LR scaling** (``scale_lr``; :mod:`.lr_scaling`):
+      ``auto_scale_lr = dict(enable=True, base_batch_size=256, mode='sqrt')``
+      scales every learning rate by ``sqrt(world_size * batch_size / 256)``;
+      ``mode='linear'`` (the default) is mmengine's rule. The factor is logged.
+    * **Atomic checkpoints of finite models** (``save_checkpoint``;
+      :func:`~slimselfsup.utils.checkpoint_io.atomic_write`, and
+      :func:`~slimselfsup.engine.hooks.nonfinite_loss_hook.first_bad_tensor`).
+    * **Resume fallback** (``load_or_resume``;
+      :func:`~slimselfsup.utils.checkpoint_io.find_resumable_checkpoint`):
+      ``resume=True`` without a path skips a truncated or corrupt latest checkpoint
+      with a warning; an explicit unreadable one is named.
+    * **Strict resume** (``load_checkpoint``): a checkpoint of another architecture
+      is refused instead of loaded partly.
+    * **Learning rate at resume** (``resume``; :mod:`.resume_lr`): a configured
+      learning rate that differs from the checkpoint's takes effect.
+    * **Exact resume** (``build_dataloader``, ``build_train_loop``;
+      :mod:`.worker_seeding`): dataloader workers are re-seeded per epoch, and the
+      checkpoint's seed is taken before the dataloader is built (also with
+      ``seed=None``).
+    * **Empty epochs and queue batches** (``build_train_loop``;
+      :mod:`.loader_checks`): a loader that yields no batch, or batches that do
+      not fit a MoCo-style queue, fail before training.
+    * **Hook and optimizer arguments, init_cfg prefixes** (``register_hooks``,
+      ``build_optim_wrapper``, ``_init_model_weights``; :mod:`.config_checks`):
+      typos and text where numbers belong fail when built, and a ``Pretrained``
+      prefix that matches nothing is named with the file's prefixes.
+    * **Test and val without the training data** (``test``, ``val``): the training
+      loop is not built, so a missing training split does not fail evaluation.
     """
 
+    # -- CPU distributed runs ------------------------------------------------------
     def setup_env(self, env_cfg: Dict) -> None:
         if (self.distributed and not is_distributed() and self.launcher == 'pytorch'
                 and not torch.cuda.is_available()):
-            # mmengine's launcher calls torch.cuda.set_device, which fails here.
-            dist_cfg = dict(env_cfg.get('dist_cfg', {}))
-            kwargs = {}
-            if dist_cfg.get('timeout') is not None:
-                kwargs['timeout'] = datetime.timedelta(seconds=dist_cfg['timeout'])
-            torch_dist.init_process_group(
-                backend='gloo', rank=int(os.environ['RANK']),
-                world_size=int(os.environ['WORLD_SIZE']), **kwargs)
+            init_gloo_process_group(env_cfg)  # mmengine's would call cuda.set_device
         super().setup_env(env_cfg)
-
-    def test(self) -> dict:
-        """mmengine's ``test``, without building the training loop (and so its data
-        set): a ``window_size='global'`` log setting reads ``runner.iter``, which
-        builds an unbuilt train loop, so testing failed after evaluating every
-        image when the training split does not exist."""
-        with self._train_loop_hidden():
-            return super().test()
-
-    def val(self) -> dict:
-        """mmengine's ``val``, without building the training loop (see ``test``)."""
-        with self._train_loop_hidden():
-            return super().val()
-
-    @contextlib.contextmanager
-    def _train_loop_hidden(self):
-        loop = self._train_loop
-        if isinstance(loop, BaseLoop) or loop is None:
-            yield
-            return
-        self._train_loop = None  # runner.iter / epoch read 0, as in a test-only Runner
-        try:
-            yield
-        finally:
-            self._train_loop = loop
 
     def wrap_model(self, model_wrapper_cfg: Optional[Dict],
                    model: nn.Module) -> nn.Module:
@@ -111,16 +74,11 @@ class SelfSupRunner(Runner):
             return super().wrap_model(model_wrapper_cfg, model)
         self.logger.info('CPU distributed run: SyncBN layers revert to BN and DDP '
                          'wraps the CPU model (no device_ids).')
-        model = revert_sync_batchnorm(model)
-        cfg = dict(model_wrapper_cfg or dict(type='MMDistributedDataParallel'))
-        wrapper = MODEL_WRAPPERS.get(cfg.pop('type', 'MMDistributedDataParallel'))
-        if wrapper is MMDistributedDataParallel and model_wrapper_cfg is None:
-            cfg.update(broadcast_buffers=False, find_unused_parameters=self.cfg.get(
-                'find_unused_parameters', False))
-        return wrapper(module=model, **cfg)
+        return wrap_cpu_ddp(model, model_wrapper_cfg,
+                            self.cfg.get('find_unused_parameters', False))
 
-    def scale_lr(self, optim_wrapper: OptimWrapper,
-                 auto_scale_lr: Optional[Dict] = None) -> None:
+    # -- LR scaling ---------------------------------------------------------------
+    def scale_lr(self, optim_wrapper, auto_scale_lr: Optional[Dict] = None) -> None:
         if not auto_scale_lr or not auto_scale_lr.get('enable', False):
             return
         if 'base_batch_size' not in auto_scale_lr:
@@ -132,77 +90,18 @@ class SelfSupRunner(Runner):
         total = self.world_size * batch_size
         mode = auto_scale_lr.get('mode', 'linear')
         factor = lr_scale_factor(total, auto_scale_lr['base_batch_size'], mode)
-        wrappers = optim_wrapper.values() if isinstance(
-            optim_wrapper, OptimWrapperDict) else [optim_wrapper]
-        for wrapper in wrappers:
-            for group in wrapper.optimizer.param_groups:
-                group['lr'] *= factor
+        scale_lrs(optim_wrapper, factor)
         self.logger.info(
             f'auto_scale_lr ({mode}): total batch {total} vs base '
             f"{auto_scale_lr['base_batch_size']}, learning rates x{factor:.4g}")
 
-    @staticmethod
-    def build_dataloader(dataloader, seed: Optional[int] = None,
-                         diff_rank_seed: bool = False):
-        """mmengine's ``build_dataloader``; with its default ``worker_init_fn``,
-        workers are re-seeded from the epoch (:mod:`.worker_seeding`), so resuming is
-        exact with ``num_workers > 0`` and persistent workers too."""
-        loader = Runner.build_dataloader(dataloader, seed, diff_rank_seed)
-        if isinstance(dataloader, dict) and 'worker_init_fn' not in dataloader:
-            seed_workers_per_epoch(loader, seed)
-        return loader
-
-    def build_train_loop(self, loop):
-        """mmengine's ``build_train_loop``, after taking the seed of the checkpoint
-        to resume from; then checks the batches: a data loader that yields no batch
-        per pass is an error (an epoch-based run would otherwise finish with zero
-        iterations and save untrained checkpoints, or fail in a parameter scheduler
-        with an unrelated assertion), and so are batches that do not fit the
-        model's queues."""
-        if not isinstance(loop, dict):
-            return super().build_train_loop(loop)
-        if self._resume:
-            self._adopt_resumed_seed()
-        loop = super().build_train_loop(loop)
-        problem = empty_loader_problem(loop.dataloader, self.world_size)
-        if problem:
-            raise ValueError(problem)
-        check_queue_batches(self.model, loop.dataloader, self.world_size)
-        return loop
-
-    def build_optim_wrapper(self, optim_wrapper):
-        """mmengine's, after checking that numeric optimizer arguments are numbers:
-        ``--cfg-options optim_wrapper.optimizer.lr=abc`` names ``lr`` here instead
-        of failing inside torch with a comparison error."""
-        optimizer = optim_wrapper.get('optimizer') if isinstance(optim_wrapper, dict) \
-            else None
-        if isinstance(optimizer, dict):
-            cls = _resolve(OPTIMIZERS, optimizer.get('type'))
-            if cls is not None:
-                check_call_arguments(cls, optimizer, 'optim_wrapper.optimizer',
-                                     unknown=False)
-        return super().build_optim_wrapper(optim_wrapper)
-
-    def register_hooks(self, default_hooks=None, custom_hooks=None) -> None:
-        """mmengine's ``register_hooks``, after checking every hook config against
-        its class's arguments: a typo such as ``default_hooks.checkpoint.
-        max_keep_ckpt`` fails here, not at the first save after an epoch of work
-        (mmengine's ``CheckpointHook`` takes any keyword)."""
-        entries = [(f'default_hooks.{name}', cfg)
-                   for name, cfg in (default_hooks or {}).items()]
-        entries += [(f'custom_hooks.{i}', cfg) for i, cfg in enumerate(custom_hooks or [])]
-        for where, cfg in entries:
-            if isinstance(cfg, dict):
-                cls = _resolve(HOOKS, cfg.get('type'))
-                if cls is not None:
-                    check_call_arguments(cls, cfg, where, ignore=('type', 'priority'))
-        super().register_hooks(default_hooks, custom_hooks)
-
+    # -- atomic checkpoints of finite models ----------------------------------------
     def save_checkpoint(self, out_dir: str, filename: str, *args, **kwargs) -> None:
-        """mmengine's ``save_checkpoint`` into a temporary file that is fsynced and
-        renamed to ``filename``: a kill during the save never leaves a truncated
-        checkpoint under the final name. Remote ``out_dir`` (``s3://``...) and
-        non-default backends keep mmengine's direct write.
+        """mmengine's ``save_checkpoint`` through :func:`atomic_write`: a kill during
+        the save never leaves a truncated checkpoint under the final name, and the
+        temporary files of saves killed earlier (by this run or one it resumes) are
+        removed. Remote ``out_dir`` (``s3://``...) and non-default backends keep
+        mmengine's direct write.
 
         A model whose parameters or buffers are not finite (or beyond
         ``MAX_ABS``) is never saved: :class:`NonFiniteStateError` names the first
@@ -218,55 +117,24 @@ class SelfSupRunner(Runner):
             raise NonFiniteStateError(
                 f'{filename} was not saved: {bad}, after {done} iterations; training '
                 f'stopped; {resume_advice(self)}.')
+        save = super().save_checkpoint
         if '://' in str(out_dir) or kwargs.get('backend_args') or (
                 len(args) > 0 and args[0] is not None) or kwargs.get('file_client_args'):
-            return super().save_checkpoint(out_dir, filename, *args, **kwargs)
-        final = osp.join(out_dir, filename)
-        tmp = tmp_path_for(final)
-        try:
-            super().save_checkpoint(out_dir, osp.basename(tmp), *args, **kwargs)
-            if osp.exists(tmp):  # only the main process writes
-                commit(tmp, final)
-                # the temporary files of saves killed earlier (by this run or
-                # one it resumes) are of no use to anyone
-                for path in remove_stale_tmp_files(out_dir):
-                    self.logger.info(f'removed {path}, left by a save that was killed')
-        finally:
-            if osp.exists(tmp):
-                os.remove(tmp)
+            return save(out_dir, filename, *args, **kwargs)
+        # only the main process writes; the others leave no file to commit
+        removed = atomic_write(
+            osp.join(out_dir, filename),
+            lambda tmp: save(out_dir, osp.basename(tmp), *args, **kwargs),
+            clean_folder=True)
+        for path in removed:
+            self.logger.info(f'removed {path}, left by a save that was killed')
 
+    # -- resume: fallback, strictness, learning rate, seed ------------------------------
     def _latest_intact_checkpoint(self) -> Optional[str]:
         """:func:`find_resumable_checkpoint` of ``work_dir``, looked up once."""
         if not hasattr(self, '_latest_intact'):
             self._latest_intact = find_resumable_checkpoint(self.work_dir)
         return self._latest_intact
-
-    def _adopt_resumed_seed(self) -> None:
-        """Take the seed of the checkpoint to resume from before the train dataloader
-        is built.
-
-        mmengine's ``resume`` switches to the checkpoint's seed only after the
-        dataloader exists, so its sampler and workers keep this process's seed (a
-        new random one with ``randomness=dict(seed=None)``) and the resumed run
-        would load other batches than the interrupted one.
-        """
-        path = self._load_from if self._load_from is not None else \
-            self._latest_intact_checkpoint()
-        if path is None or '://' in str(path):
-            return
-        try:  # mmap: reads the small meta pickle, not the tensors
-            meta = torch.load(path, map_location='cpu', weights_only=True,
-                              mmap=True).get('meta') or {}
-        except Exception:  # load_or_resume reports unreadable files
-            return
-        seed, current = meta.get('seed'), self._randomness_cfg.get('seed')
-        if seed is None or seed == current:
-            return
-        if current is not None:
-            self.logger.warning(f'resume: the checkpoint was trained with seed {seed}, '
-                                f'the config says {current}; continuing with {seed}')
-        self._randomness_cfg.update(seed=seed)
-        self.set_randomness(**self._randomness_cfg)
 
     def load_or_resume(self) -> None:
         """mmengine's ``load_or_resume``, checking checkpoint files first.
@@ -291,71 +159,6 @@ class SelfSupRunner(Runner):
             check_checkpoint(self._load_from, '--resume / load_from')
         return super().load_or_resume()
 
-    def resume(self, filename: str, resume_optimizer: bool = True,
-               resume_param_scheduler: bool = True, map_location='default') -> None:
-        """mmengine's ``resume``, except that a learning rate configured differently
-        from the checkpoint's (``--cfg-options optim_wrapper.optimizer.lr=...`` at
-        resume, or an edited config) takes effect.
-
-        mmengine restores the optimizer's param groups, so the checkpoint's
-        learning rate silently wins over the config. Here each param group whose
-        configured base learning rate (``initial_lr``, set by the schedulers, else
-        ``lr``) differs from the checkpoint's is rescaled by configured /
-        checkpoint: its current ``lr``, ``initial_lr`` and the schedulers' base
-        and last values, so the schedule continues where it was, at the new
-        scale (exact for schedulers without an absolute ``eta_min``). Each
-        override is logged.
-        """
-        configured = self._configured_lrs() if resume_optimizer else None
-        super().resume(filename, resume_optimizer, resume_param_scheduler, map_location)
-        if configured:
-            self._apply_configured_lrs(configured, filename)
-
-    def _lr_wrappers(self) -> list:
-        wrapper = self.optim_wrapper
-        if isinstance(wrapper, OptimWrapperDict):
-            return list(wrapper.values())
-        return [wrapper] if isinstance(wrapper, OptimWrapper) else []
-
-    def _configured_lrs(self) -> list:
-        """``(key, value)`` of each param group's base learning rate as built from
-        this config (after ``auto_scale_lr``), before the checkpoint overwrites it."""
-        return [[('initial_lr', g['initial_lr']) if 'initial_lr' in g else ('lr', g['lr'])
-                 for g in wrapper.param_groups] for wrapper in self._lr_wrappers()]
-
-    def _apply_configured_lrs(self, configured: list, filename: str) -> None:
-        schedulers = self.param_schedulers or []
-        if isinstance(schedulers, dict):
-            schedulers = [s for group in schedulers.values() for s in group]
-        for wrapper, groups in zip(self._lr_wrappers(), configured):
-            if len(groups) != len(wrapper.param_groups):
-                continue
-            ratios = []
-            for group, (key, value) in zip(wrapper.param_groups, groups):
-                old = group.get(key)
-                ratios.append(value / old if old and key in group else 1.)
-            if all(abs(r - 1) < 1e-9 for r in ratios):
-                continue
-            for i, (group, ratio) in enumerate(zip(wrapper.param_groups, ratios)):
-                group['lr'] *= ratio
-                if 'initial_lr' in group:
-                    group['initial_lr'] *= ratio
-                for scheduler in schedulers:
-                    if scheduler.param_name == 'lr' and scheduler.optimizer in (
-                            wrapper, wrapper.optimizer):
-                        scheduler.base_values[i] *= ratio
-                        if getattr(scheduler, '_last_value', None):
-                            scheduler._last_value[i] *= ratio
-            first = next(i for i, r in enumerate(ratios) if abs(r - 1) >= 1e-9)
-            key, value = groups[first]
-            where = f' in param group {first}' if len(ratios) > 1 else ''
-            self.logger.warning(
-                f'resume: the configured learning rate ({key} {value:g}{where}) differs '
-                f"from the checkpoint's ({value / ratios[first]:g}) in {filename}; using "
-                'the configured one: the learning rate of each param group and the '
-                f"schedulers' base values are scaled by x{ratios[first]:g} (lr now "
-                f"{wrapper.param_groups[first]['lr']:.4g}).")
-
     def load_checkpoint(self, filename: str, map_location='cpu', strict: bool = False,
                         revise_keys: list = [(r'^module.', '')]):
         """mmengine's ``load_checkpoint``, strict when resuming.
@@ -379,6 +182,78 @@ class SelfSupRunner(Runner):
                 "--resume, or the backbone's init_cfg=dict(type='Pretrained', "
                 "checkpoint=..., prefix='backbone.').") from err
 
+    def resume(self, filename: str, resume_optimizer: bool = True,
+               resume_param_scheduler: bool = True, map_location='default') -> None:
+        """mmengine's ``resume``, except that a learning rate configured differently
+        from the checkpoint's (``--cfg-options optim_wrapper.optimizer.lr=...`` at
+        resume, or an edited config) takes effect, schedulers included
+        (:mod:`.resume_lr`)."""
+        configured = configured_lrs(self.optim_wrapper) if resume_optimizer else None
+        super().resume(filename, resume_optimizer, resume_param_scheduler, map_location)
+        if configured:
+            apply_configured_lrs(self.optim_wrapper, self.param_schedulers, configured,
+                                 filename, self.logger)
+
+    def _adopt_resumed_seed(self) -> None:
+        """Take the seed of the checkpoint to resume from before the train dataloader
+        is built.
+
+        mmengine's ``resume`` switches to the checkpoint's seed only after the
+        dataloader exists, so its sampler and workers keep this process's seed (a
+        new random one with ``randomness=dict(seed=None)``) and the resumed run
+        would load other batches than the interrupted one.
+        """
+        path = self._load_from if self._load_from is not None else \
+            self._latest_intact_checkpoint()
+        if path is None or '://' in str(path):
+            return
+        seed, current = checkpoint_meta(path).get('seed'), self._randomness_cfg.get('seed')
+        if seed is None or seed == current:
+            return
+        if current is not None:
+            self.logger.warning(f'resume: the checkpoint was trained with seed {seed}, '
+                                f'the config says {current}; continuing with {seed}')
+        self._randomness_cfg.update(seed=seed)
+        self.set_randomness(**self._randomness_cfg)
+
+    # -- data: exact resume with workers, empty epochs, queue batches ------------------
+    @staticmethod
+    def build_dataloader(dataloader, seed: Optional[int] = None,
+                         diff_rank_seed: bool = False):
+        """mmengine's ``build_dataloader``; with its default ``worker_init_fn``,
+        workers are re-seeded from the epoch (:mod:`.worker_seeding`), so resuming is
+        exact with ``num_workers > 0`` and persistent workers too."""
+        loader = Runner.build_dataloader(dataloader, seed, diff_rank_seed)
+        if isinstance(dataloader, dict) and 'worker_init_fn' not in dataloader:
+            seed_workers_per_epoch(loader, seed)
+        return loader
+
+    def build_train_loop(self, loop):
+        """mmengine's ``build_train_loop``, after taking the seed of the checkpoint
+        to resume from; then checks that the loader yields batches and that they
+        fit the model's queues (:mod:`.loader_checks`)."""
+        if not isinstance(loop, dict):
+            return super().build_train_loop(loop)
+        if self._resume:
+            self._adopt_resumed_seed()
+        loop = super().build_train_loop(loop)
+        problem = empty_loader_problem(loop.dataloader, self.world_size)
+        if problem:
+            raise ValueError(problem)
+        check_queue_batches(self.model, loop.dataloader, self.world_size)
+        return loop
+
+    # -- config mistakes ------------------------------------------------------------
+    def build_optim_wrapper(self, optim_wrapper):
+        """mmengine's, after :func:`check_optimizer_config`."""
+        check_optimizer_config(optim_wrapper)
+        return super().build_optim_wrapper(optim_wrapper)
+
+    def register_hooks(self, default_hooks=None, custom_hooks=None) -> None:
+        """mmengine's ``register_hooks``, after :func:`check_hook_configs`."""
+        check_hook_configs(default_hooks, custom_hooks)
+        super().register_hooks(default_hooks, custom_hooks)
+
     def _init_model_weights(self) -> None:
         """mmengine's weight initialisation; a ``Pretrained`` ``init_cfg`` whose
         ``prefix`` matches no key raises an error naming the file and the prefixes
@@ -392,114 +267,28 @@ class SelfSupRunner(Runner):
                 raise
             raise ValueError(wrong_prefix_message(self.model, m.group(1))) from err
 
+    # -- evaluation without the training data ---------------------------------------
+    def test(self) -> dict:
+        """mmengine's ``test``, without building the training loop (and so its data
+        set): a ``window_size='global'`` log setting reads ``runner.iter``, which
+        builds an unbuilt train loop, so testing failed after evaluating every
+        image when the training split does not exist."""
+        with self._train_loop_hidden():
+            return super().test()
 
-def _resolve(registry: Registry, type_) -> Optional[type]:
-    """The class a config's ``type`` names in the current scope, or None."""
-    if isinstance(type_, type):
-        return type_
-    if not isinstance(type_, str):
-        return None
-    with registry.switch_scope_and_registry(None) as scoped:
-        cls = scoped.get(type_)
-    return cls if isinstance(cls, type) else None
+    def val(self) -> dict:
+        """mmengine's ``val``, without building the training loop (see ``test``)."""
+        with self._train_loop_hidden():
+            return super().val()
 
-
-def check_queue_batches(model: nn.Module, loader, world_size: int) -> None:
-    """Check, before training, that every batch fits the model's feature queues.
-
-    A :class:`~slimselfsup.models.utils.FeatureQueue` (MoCo, SlimCLR-MoCo, SEED)
-    writes each global batch of keys at its pointer, as MoCo does: its length must
-    be a multiple of the global batch size, and a partial last batch
-    (``drop_last=False``) would leave the pointer between two batch slots, so that
-    a later full batch no longer fits. Without this check such runs fail after a
-    whole epoch with a shape error.
-
-    Args:
-        model (nn.Module): The (possibly wrapped) model.
-        loader: The train dataloader.
-        world_size (int): Number of processes.
-
-    Raises:
-        ValueError: Naming the queue length, batch size, world size, data set size
-            and ``drop_last``, and what to change.
-    """
-    from slimselfsup.models.utils import FeatureQueue
-    module = model.module if is_model_wrapper(model) else model
-    queues = [(name, m) for name, m in module.named_modules()
-              if isinstance(m, FeatureQueue)]
-    batch = getattr(loader, 'batch_size', None)
-    if not queues or not batch:  # no queue, or a custom batch sampler
-        return
-    full = world_size * batch
-    sampler, per_rank, last = loader.sampler, 0, 0
-    if not loader.drop_last and not isinstance(sampler, InfiniteSampler) and \
-            hasattr(sampler, '__len__'):
-        per_rank = len(sampler)
-        last = per_rank % batch
-    for name, queue in queues:
-        where = (f'{type(module).__name__}: the queue `{name}` (model.queue_len='
-                 f'{queue.length})')
-        if queue.length % full:
-            raise ValueError(
-                f'{where} must be a multiple of the global batch size, batch_size='
-                f'{batch} x {world_size} process(es) = {full}. Change model.queue_len '
-                'or train_dataloader.batch_size so that they divide evenly.')
-        if last:
-            raise ValueError(
-                f'{where} takes whole global batches of {full} keys, but the last '
-                f'batch of every epoch holds {last} x {world_size} process(es) = '
-                f'{last * world_size}: train_dataloader.drop_last=False keeps the '
-                f'{last} samples per process that batch_size={batch} leaves of '
-                f'{per_rank} ({len(loader.dataset)} in the data set), and the queue '
-                'pointer would no longer line up with the batches. Set '
-                'train_dataloader.drop_last=True (as MoCo does), or a batch size that '
-                'divides the samples per process.')
-def empty_loader_problem(loader: DataLoader, world_size: int = 1,
-                         name: str = 'train_dataloader') -> Optional[str]:
-    """Why ``loader`` yields no batch in a pass over its data, or None.
-
-    Loaders on an :class:`~mmengine.dataset.InfiniteSampler` never run dry and
-    iterable data sets have no length; both are fine.
-    """
-    batch_sampler = loader.batch_sampler
-    sampler = getattr(batch_sampler, 'sampler', loader.sampler)
-    if isinstance(sampler, InfiniteSampler):
-        return None
-    try:
-        if len(loader) > 0:
-            return None
-        per_rank = len(sampler)
-    except TypeError:
-        return None
-    size = len(loader.dataset)
-    batch_size = getattr(batch_sampler, 'batch_size', loader.batch_size)
-    drop_last = getattr(batch_sampler, 'drop_last', loader.drop_last)
-    ranks = f' ({per_rank} per process on {world_size} processes)' \
-        if world_size > 1 else ''
-    fix = (f'lower {name}.batch_size to at most {per_rank}, or use a larger data set'
-           if size else f'check {name}.dataset (data_root, ann_file, indices)')
-    return (f'{name} yields no batch per epoch: its data set has {size} samples'
-            f'{ranks}, batch_size={batch_size} and drop_last={drop_last}, so '
-            'training would run zero iterations and save untrained checkpoints. '
-            f'{fix.capitalize()}.')
-
-
-def wrong_prefix_message(model: nn.Module, prefix: str) -> str:
-    """What to tell a user whose ``init_cfg`` prefix matches no checkpoint key."""
-    ckpt = next((cfg.get('checkpoint') for cfg in (
-        getattr(m, 'init_cfg', None) for m in model.modules())
-        if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained'
-        and cfg.get('prefix') == prefix), None)
-    heads = []
-    try:
-        state = torch.load(ckpt, map_location='cpu', weights_only=True)
-        state = state.get('state_dict', state)
-        heads = sorted({'.'.join(k.split('.')[:2 if k.startswith('module.') else 1])
-                        + '.' for k in state})
-    except Exception:  # unreadable: the message still names file and prefix
-        pass
-    return (f"init_cfg=dict(type='Pretrained', prefix={prefix!r}) matches no key of "
-            f'{ckpt}; its keys start with {heads[:8]}. Set `prefix` to the part '
-            "holding the backbone (our pretraining checkpoints: 'backbone.'), or "
-            'convert the file with tools/convert_ckpt.py (strip-prefix or a converter '
-            'for its layout).')
+    @contextlib.contextmanager
+    def _train_loop_hidden(self):
+        loop = self._train_loop
+        if isinstance(loop, BaseLoop) or loop is None:
+            yield
+            return
+        self._train_loop = None  # runner.iter / epoch read 0, as in a test-only Runner
+        try:
+            yield
+        finally:
+            self._train_loop = loop

@@ -1,31 +1,19 @@
 """SEED: self-supervised distillation from a frozen pretrained teacher."""
-import os.path as osp
 from typing import Dict, List, Optional, Union
 
 import torch
-from mmengine.model import revert_sync_batchnorm
 from mmpretrain.models.selfsup import BaseSelfSupervisor
 from mmpretrain.structures import DataSample
 from torch import nn
 
-from slimselfsup.converters import check_keys, unwrap_state_dict
-from slimselfsup.converters.seed import select_teacher_keys
 from slimselfsup.registry import MODELS
 from ..utils import FeatureQueue
 
-
-def freeze_to_buffers(module: nn.Module) -> nn.Module:
-    """Turn every parameter of ``module`` into a buffer of the same name.
-
-    The weights keep their ``state_dict`` keys and follow ``.to()``, but
-    ``parameters()`` no longer yields them, so no optimizer (nor DDP's gradient
-    buckets) ever sees them and no gradient can reach them.
-    """
-    for sub in module.modules():
-        for name, param in list(sub.named_parameters(recurse=False)):
-            del sub._parameters[name]
-            sub.register_buffer(name, param.detach().requires_grad_(False))
-    return module
+#: How to get a teacher checkpoint, in the errors of a missing or unfit one.
+TEACHER_HINT = ('Pretrain a teacher (e.g. configs/mocov2/mocov2_resnet50-cifar_1xb512-'
+                'coslr-200e_cifar10.py; a slimselfsup pretraining checkpoint loads '
+                'directly) or convert a published one with tools/convert_ckpt.py '
+                '(`--list` shows the converters), then set `model.teacher_ckpt`.')
 
 
 @MODELS.register_module()
@@ -35,11 +23,13 @@ class SEED(BaseSelfSupervisor):
 
     A small student (``backbone`` + projection ``neck``) learns to reproduce the
     similarity distribution a frozen, self-supervised teacher assigns to the current
-    teacher embedding and a queue of earlier teacher embeddings (:class:`SEEDHead`).
-    Student and teacher see the same crop. The teacher is built from ``teacher``
-    (``backbone`` and ``neck`` configs), loaded strictly from ``teacher_ckpt``, kept
-    in eval mode (also after ``model.train()``) and holds its weights as buffers,
-    so it is outside the optimizer and receives no gradient. The queue
+    teacher embedding and a queue of earlier teacher embeddings (:class:`SEEDHead`,
+    :class:`SEEDLoss`). Student and teacher see the same crop. The teacher is built
+    from ``teacher`` (``backbone`` and ``neck`` configs) into mmpretrain's
+    ``target_generator`` slot as a :class:`FrozenTeacher`: loaded strictly from
+    ``teacher_ckpt``, always in eval mode, outside the optimizer, no gradient, and
+    saved in checkpoints (``target_generator.backbone.*``/``.neck.*``; checkpoints
+    of earlier versions, with ``teacher.*``, load too). The queue
     (:class:`FeatureQueue`) is DDP-correct and saved in checkpoints.
 
     With ``small_patches=True`` (the reference's 800-epoch recipe) the inputs are
@@ -50,7 +40,7 @@ class SEED(BaseSelfSupervisor):
     Args:
         backbone (dict): Student backbone config.
         neck (dict): Student projection head config (MoCo v2 MLP in the paper).
-        head (dict): ``SEEDHead`` config with the temperatures.
+        head (dict): ``SEEDHead`` config; its ``loss`` has the temperatures.
         teacher (dict): ``dict(backbone=..., neck=...)`` of the teacher; its output
             must have ``feat_dim`` channels.
         teacher_ckpt (str, optional): Teacher weights: a file written by
@@ -75,58 +65,32 @@ class SEED(BaseSelfSupervisor):
                  small_patches: bool = False,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
-        super().__init__(backbone=backbone, neck=neck, head=head,
-                         data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if not isinstance(teacher, dict) or set(teacher) != {'backbone', 'neck'}:
             raise ValueError('SEED `teacher` must be dict(backbone=..., neck=...), got '
                              f'{teacher!r}')
-        self.teacher = freeze_to_buffers(revert_sync_batchnorm(nn.ModuleDict(
-            dict(backbone=MODELS.build(teacher['backbone']),
-                 neck=MODELS.build(teacher['neck'])))))
-        self.teacher_ckpt = teacher_ckpt
+        target_generator = dict(
+            type='FrozenTeacher', model=teacher, checkpoint=teacher_ckpt,
+            in_checkpoint=True, required=True, name='SEED teacher',
+            given_as='model.teacher_ckpt', hint=TEACHER_HINT)
+        super().__init__(backbone=backbone, neck=neck, head=head,
+                         target_generator=target_generator,
+                         data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.queue = FeatureQueue(queue_len, feat_dim)
         self.small_queue = FeatureQueue(queue_len, feat_dim) if small_patches else None
-        self.teacher.eval()
 
-    def init_weights(self) -> None:
-        """Initialise the student, then load the teacher strictly."""
-        super().init_weights()
-        if not self.teacher_ckpt:
-            raise ValueError(
-                'SEED needs a pretrained teacher: set `model.teacher_ckpt` (e.g. '
-                '`--cfg-options model.teacher_ckpt=teacher.pth`) to a file from '
-                '`tools/convert_ckpt.py` or to a slimselfsup pretraining checkpoint.')
-        self.load_teacher(self.teacher_ckpt)
-
-    def load_teacher(self, path: str) -> None:
-        """Load teacher weights strictly; mismatches name missing/unexpected keys."""
-        if not osp.isfile(path):
-            raise FileNotFoundError(
-                f'SEED teacher checkpoint {path!r} does not exist. Pretrain a teacher '
-                '(e.g. configs/mocov2/mocov2_resnet50-cifar_1xb512-coslr-200e_cifar10.py) '
-                'or convert a published one with tools/convert_ckpt.py, then set '
-                '`model.teacher_ckpt`.')
-        from slimselfsup.engine.runner.checkpoint_io import load_checkpoint_file
-        checkpoint = load_checkpoint_file(path, 'model.teacher_ckpt')
-        state_dict = select_teacher_keys(unwrap_state_dict(checkpoint))
-        check_keys(state_dict, self.teacher.state_dict(),
-                   what=f'teacher checkpoint {path} (convert published checkpoints '
-                   'with tools/convert_ckpt.py; `--list` shows the converters)')
-        self.teacher.load_state_dict(state_dict, strict=True)
-
-    def train(self, mode: bool = True) -> 'SEED':
-        """Set the student's mode; the teacher always stays in eval mode."""
-        super().train(mode)
-        self.teacher.eval()
-        return self
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
+        """Rename the teacher keys of checkpoints written before the teacher moved into
+        the ``target_generator`` slot (``teacher.*``), then load as usual."""
+        old = prefix + 'teacher.'
+        for key in [k for k in state_dict if k.startswith(old)]:
+            state_dict[prefix + 'target_generator.' + key[len(old):]] = state_dict.pop(key)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def _student(self, x: torch.Tensor) -> torch.Tensor:
         return nn.functional.normalize(self.neck(self.backbone(x))[0], dim=1)
 
-    @torch.no_grad()
     def _teacher(self, x: torch.Tensor) -> torch.Tensor:
-        feat = self.teacher['neck'](self.teacher['backbone'](x))[0]
-        return nn.functional.normalize(feat.float(), dim=1)
+        return nn.functional.normalize(self.target_generator(x)[0].float(), dim=1)
 
     def loss(self, inputs: Union[torch.Tensor, List[torch.Tensor]],
              data_samples: Optional[List[DataSample]] = None,

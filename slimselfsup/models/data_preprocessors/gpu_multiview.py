@@ -4,43 +4,10 @@ from typing import Dict, List, Optional, Sequence, Union
 import torch
 from mmpretrain.models.utils.data_preprocessor import SelfSupDataPreprocessor
 from torch import Tensor
-from torchvision.io import ImageReadMode, decode_image, decode_jpeg
 
+from slimselfsup.datasets.decoding import decode_images
 from slimselfsup.registry import MODELS
 from .batch_augment import ViewAugment, image_sizes
-
-
-def decode_images(encoded: Sequence[Tensor], device: torch.device,
-                  names: Optional[Sequence[str]] = None) -> List[Tensor]:
-    """Decode encoded images (1-D uint8 tensors) to RGB uint8 (3, H, W) tensors.
-
-    On CUDA the JPEGs of the batch are decoded together on the GPU
-    (``torchvision.io.decode_jpeg(list, device='cuda')``); elsewhere, or for a
-    batch that is not all JPEG, each image is decoded on the CPU and moved.
-
-    Args:
-        encoded (Sequence[Tensor]): Encoded files, 1-D uint8 (CPU) tensors.
-        device (torch.device): Where the decoded images go.
-        names (Sequence[str], optional): Names for error messages.
-
-    Returns:
-        list[Tensor]: Decoded images on ``device``.
-    """
-    if device.type == 'cuda':
-        try:
-            return list(decode_jpeg(list(encoded), mode=ImageReadMode.RGB,
-                                    device=device))
-        except RuntimeError:
-            pass  # PNGs or a broken file: the per-image path names it
-    images = []
-    for i, data in enumerate(encoded):
-        try:
-            img = decode_image(data.cpu(), mode=ImageReadMode.RGB)
-        except RuntimeError as exc:
-            name = names[i] if names else f'#{i} of the batch'
-            raise ValueError(f'image {name!r} could not be decoded: {exc}') from exc
-        images.append(img.to(device, non_blocking=True))
-    return images
 
 
 def concat_views(views: Sequence[Tensor]) -> Tensor:

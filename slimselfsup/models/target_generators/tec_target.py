@@ -2,14 +2,17 @@
 from typing import Optional, Tuple
 
 import torch
-from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from mmpretrain.models.utils import resize_pos_embed
 from torch import nn
 
-from slimselfsup.converters import (ConversionError, check_keys, strip_prefix,
-                                    unwrap_state_dict)
 from slimselfsup.registry import MODELS
+from .frozen_teacher import FrozenTeacher
+
+#: How to get a base-model checkpoint, in the error of an unfit one.
+BASE_HINT = ('Convert official weights first with tools/convert_ckpt.py (mae, ibot, or '
+             'tec-finetune --option keep_norm=True for a TEC model), and make base_model '
+             'match their architecture.')
 
 
 @MODELS.register_module()
@@ -27,9 +30,10 @@ class TECTargetGenerator(BaseModule):
       largest head-averaged cls-to-patch logit, patch keys only, ``(B, H, 1 + K, L)``;
     * the indices of those patches, ``(B, K)``.
 
-    The base model is frozen: no gradients, always in eval mode, and kept out of
-    ``parameters()`` and ``state_dict()`` so optimizers, DDP and checkpoints never
-    see it; :meth:`init_weights` loads it from ``checkpoint`` (strictly).
+    The base model is a :class:`FrozenTeacher` (``self.base``): no gradients, always
+    in eval mode, and kept out of ``parameters()`` and ``state_dict()`` so
+    optimizers, DDP and checkpoints never see it; ``init_weights`` loads it from
+    ``checkpoint`` (strictly).
 
     Args:
         base_model (dict): Config of the base ``VisionTransformer``.
@@ -56,7 +60,11 @@ class TECTargetGenerator(BaseModule):
                  with_relation: bool = True,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        model = MODELS.build(base_model)
+        self.base = FrozenTeacher(
+            base_model, checkpoint=checkpoint, prefix=prefix, in_checkpoint=False,
+            name='TEC base model', given_as='model.target_generator.checkpoint',
+            hint=BASE_HINT)
+        model = self.base.model
         if not isinstance(getattr(model, 'layers', None), nn.ModuleList) or not all(
                 hasattr(layer, 'attn') and hasattr(layer.attn, 'qkv')
                 for layer in model.layers) or getattr(model, 'cls_token', None) is None:
@@ -69,15 +77,14 @@ class TECTargetGenerator(BaseModule):
                              f'{len(model.layers)}]')
         if with_relation and not 1 <= topk <= num_patches:
             raise ValueError(f'topk={topk} must be in [1, {num_patches}] patches')
-        model.requires_grad_(False)
-        model.eval()
-        # a plain attribute, not a submodule: out of parameters() and state_dict()
-        object.__setattr__(self, 'base_model', model)
-        self.checkpoint = checkpoint
-        self.prefix = prefix
         self.last_layers = last_layers
         self.topk = topk
         self.with_relation = with_relation
+
+    @property
+    def base_model(self) -> nn.Module:
+        """The frozen base ViT."""
+        return self.base.model
 
     @property
     def embed_dims(self) -> int:
@@ -86,49 +93,6 @@ class TECTargetGenerator(BaseModule):
     @property
     def num_heads(self) -> int:
         return self.base_model.layers[-1].attn.num_heads
-
-    def _apply(self, fn, *args, **kwargs):
-        """``.to()``, ``.cuda()``, ``.half()`` ... reach the base model too."""
-        super()._apply(fn, *args, **kwargs)
-        self.base_model._apply(fn, *args, **kwargs)
-        return self
-
-    def train(self, mode: bool = True) -> 'TECTargetGenerator':
-        super().train(mode)
-        self.base_model.eval()
-        return self
-
-    def init_weights(self) -> None:
-        """Load the base model from ``checkpoint``."""
-        if self.checkpoint is None:
-            print_log('TECTargetGenerator: no checkpoint, the base model gets random '
-                      'weights (fine for tests and benchmarks, not for training)',
-                      logger='current', level=30)
-            self.base_model.init_weights()
-        else:
-            self.load_base(self.checkpoint)
-
-    def load_base(self, path: str) -> None:
-        """Load base-model weights strictly from a checkpoint file.
-
-        Raises:
-            ConversionError: The keys do not match; the message names the missing
-                and unexpected ones.
-        """
-        from slimselfsup.engine.runner.checkpoint_io import load_checkpoint_file
-        state = unwrap_state_dict(load_checkpoint_file(
-            path, 'model.target_generator.checkpoint'))
-        if self.prefix and any(k.startswith(self.prefix) for k in state):
-            state = strip_prefix(state, self.prefix, drop_others=True)
-        try:
-            check_keys(state, self.base_model.state_dict().keys(),
-                       f'TEC base model checkpoint {path}')
-        except ConversionError as err:
-            raise ConversionError(
-                f'{err}. Convert official weights first with tools/convert_ckpt.py '
-                '(mae, ibot, or tec-finetune --option keep_norm=True for a TEC model), '
-                'and make base_model match their architecture') from None
-        self.base_model.load_state_dict(state, strict=True)
 
     @staticmethod
     def _attention_logits(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:

@@ -2,6 +2,7 @@
 import pytest
 import torch
 from mmengine.optim import build_optim_wrapper
+from mmengine.runner import load_checkpoint
 
 from slimselfsup.converters import ConversionError
 from slimselfsup.registry import MODELS
@@ -19,7 +20,7 @@ def teacher_ckpt(tmp_path_factory):
     """A 'pretrained' teacher: random weights with non-trivial BN statistics, saved
     as a slimselfsup pretraining checkpoint would be (plus training-only state)."""
     torch.manual_seed(1)
-    teacher = MODELS.build(dict(CFG, teacher_ckpt='unused')).teacher
+    teacher = MODELS.build(dict(CFG, teacher_ckpt='unused')).target_generator.model
     sd = {k: (v + 0.1 * torch.rand_like(v) if 'running_var' in k else v)
           for k, v in teacher.state_dict().items()}
     sd['momentum_encoder.module.0.conv1.weight'] = torch.zeros(1)
@@ -41,21 +42,21 @@ def one_view(images):
 
 def test_teacher_is_frozen_eval_and_outside_the_optimizer(teacher_ckpt, real_images):
     model = build(teacher_ckpt)
-    assert list(model.teacher.parameters()) == []
+    teacher = model.target_generator.model
+    assert list(model.target_generator.parameters()) == []
     model.train()
-    assert model.backbone.training and not model.teacher.training
-    assert not any(m.training for m in model.teacher.modules())
+    assert model.backbone.training and not model.target_generator.training
+    assert not any(m.training for m in teacher.modules())
     wrapper = build_optim_wrapper(model, dict(optimizer=dict(type='SGD', lr=0.1)))
     in_optim = {id(p) for g in wrapper.optimizer.param_groups for p in g['params']}
-    teacher = model.teacher.state_dict(keep_vars=True).values()
-    assert not in_optim & {id(t) for t in teacher}
+    assert not in_optim & {id(t) for t in teacher.state_dict(keep_vars=True).values()}
     assert in_optim == {id(p) for p in model.parameters()}
 
-    teacher0 = {k: v.clone() for k, v in model.teacher.state_dict().items()}
+    teacher0 = {k: v.clone() for k, v in teacher.state_dict().items()}
     student0 = model.backbone.conv1.weight.detach().clone()
     train_steps(model, one_view(real_images), steps=2)
     # weights and BN running statistics untouched; the student moved
-    for k, v in model.teacher.state_dict().items():
+    for k, v in teacher.state_dict().items():
         assert torch.equal(v, teacher0[k]), k
     assert not torch.equal(student0, model.backbone.conv1.weight)
 
@@ -69,7 +70,7 @@ def test_no_gradient_reaches_the_teacher(teacher_ckpt, real_images):
     grads = torch.autograd.grad(loss, list(model.parameters()), allow_unused=True)
     assert any(g is not None and g.abs().sum() > 0 for g in grads)
     assert all(not t.requires_grad and t.grad is None
-               for t in model.teacher.state_dict(keep_vars=True).values())
+               for t in model.target_generator.model.state_dict(keep_vars=True).values())
 
 
 def test_training_on_real_images_lowers_the_loss(teacher_ckpt, real_images):
@@ -100,13 +101,13 @@ def test_queue_holds_teacher_embeddings_and_is_saved(teacher_ckpt, real_images):
     assert torch.allclose(model.queue.queue[:16], expected, atol=1e-5)
     keys = model.state_dict()
     assert 'queue.queue' in keys and 'queue.ptr' in keys
-    assert 'teacher.backbone.conv1.weight' in keys
+    assert 'target_generator.backbone.conv1.weight' in keys
 
 
 def test_teacher_loading_is_strict_and_names_keys(teacher_ckpt, tmp_path):
     model = build(teacher_ckpt)  # own checkpoint: extra training state dropped
     saved = torch.load(teacher_ckpt, weights_only=True)['state_dict']
-    for k, v in model.teacher.state_dict().items():
+    for k, v in model.target_generator.model.state_dict().items():
         assert torch.equal(v, saved[k])
 
     bad = {k: v for k, v in saved.items() if k != 'neck.mlp.2.bias'}
@@ -153,3 +154,28 @@ def test_small_patches_use_a_second_queue(teacher_ckpt, real_images):
 def test_teacher_config_is_checked():
     with pytest.raises(ValueError, match='dict\\(backbone=..., neck=...\\)'):
         MODELS.build(dict(CFG, teacher=dict(backbone=TINY_RESNET)))
+
+
+def test_checkpoints_of_the_old_layout_load(teacher_ckpt, tmp_path):
+    """Checkpoints written before the teacher moved into the ``target_generator``
+    slot hold it as ``teacher.backbone.*``/``teacher.neck.*`` (the buffers of a
+    ModuleDict): they load strictly, through torch and through mmengine's loader
+    (resume, ``load_from``), and the teacher takes their weights."""
+    new = build(teacher_ckpt).state_dict()
+    old = {('teacher.' + k[len('target_generator.'):] if k.startswith('target_generator.')
+            else k): (v + 1 if k.startswith('target_generator.') and v.is_floating_point()
+                      else v)
+           for k, v in new.items()}
+    assert {'teacher.backbone.conv1.weight', 'teacher.backbone.bn1.running_var',
+            'teacher.neck.mlp.2.bias', 'queue.queue', 'backbone.conv1.weight'} <= set(old)
+    assert not any(k.startswith('target_generator.') for k in old)
+    torch.save(dict(meta=dict(epoch=1), state_dict=old), tmp_path / 'old.pth')
+
+    by_torch = build(teacher_ckpt)
+    by_torch.load_state_dict(old, strict=True)
+    by_mmengine = build(teacher_ckpt)
+    load_checkpoint(by_mmengine, str(tmp_path / 'old.pth'), strict=True)
+    for model in (by_torch, by_mmengine):
+        for key, value in model.target_generator.model.state_dict().items():
+            assert torch.equal(value, old['teacher.' + key]), key
+        assert torch.equal(model.backbone.conv1.weight, old['backbone.conv1.weight'])

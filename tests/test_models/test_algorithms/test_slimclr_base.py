@@ -211,6 +211,7 @@ def test_mocov2_lr_stays_continuous_at_slow_start():
             0.1 * (1 + math.cos(math.pi * (it - 20) / (190 * 2))), rel=1e-6)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not osp.isdir(osp.join(CIFAR, 'train')), reason='no demo data')
 def test_cifar_config_trains_through_the_runner(tmp_path):
     """The CIFAR-10 SlimCLR-MoCo v2 config on 32 real images: 2 iterations of 16,

@@ -18,9 +18,10 @@ import torch.distributed as dist
 
 REPO = Path(__file__).resolve().parents[3]
 
-pytestmark = pytest.mark.skipif(
-    not (dist.is_available() and dist.is_gloo_available()),
-    reason='torch.distributed with the gloo backend is unavailable')
+pytestmark = [
+    pytest.mark.skipif(not (dist.is_available() and dist.is_gloo_available()),
+                       reason='torch.distributed with the gloo backend is unavailable'),
+    pytest.mark.slow]  # subprocess or end-to-end runs
 
 WORKER = textwrap.dedent('''
     import json, sys

@@ -139,6 +139,7 @@ def _runner_cfg(cfg: Config, work_dir: str) -> Config:
     return Config(cfg.to_dict())
 
 
+@pytest.mark.slow
 def test_mae_then_tec_then_finetune_with_runners(tmp_path):
     """The CIFAR recipe wired end to end: an MAE run is the base of a TEC run whose
     converted weights initialise the fine-tuning ViT."""

@@ -78,6 +78,7 @@ def check_metrics(metrics: dict) -> None:
     assert list(metrics)[0] == 'accuracy/top1'
 
 
+@pytest.mark.slow
 def test_linear_probe_loads_slimclr_checkpoint_and_reports_every_width(tmp_path,
                                                                        demo_subset):
     ckpt = str(tmp_path / 'slimclr.pth')
@@ -118,6 +119,7 @@ def load_extract_tool():
     return module
 
 
+@pytest.mark.slow
 def test_supervised_config_trains_every_width(tmp_path, demo_subset, real_images):
     cfg = tiny_cfg('supervised/slimmable-resnet18-cifar_1xb256-coslr-100e_cifar10.py',
                    str(tmp_path / 'sup'), demo_subset)

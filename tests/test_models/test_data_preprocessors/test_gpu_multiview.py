@@ -8,7 +8,7 @@ from mmpretrain.models.utils.data_preprocessor import SelfSupDataPreprocessor
 from mmpretrain.structures import DataSample
 
 from realdata import DEMO
-from slimselfsup.models.data_preprocessors import decode_images
+from slimselfsup.datasets import decode_images
 from slimselfsup.registry import MODELS
 
 MEAN, STD = [125.307, 122.961, 113.8575], [51.5865, 50.847, 51.255]

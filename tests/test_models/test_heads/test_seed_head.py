@@ -1,4 +1,5 @@
-"""SEEDHead: the soft cross-entropy of SEED against a hand-computed reference."""
+"""SEEDHead with SEEDLoss: the soft cross-entropy of SEED against a hand-computed
+reference."""
 import math
 
 import pytest
@@ -6,6 +7,7 @@ import torch
 from torch.nn import functional as F
 
 from slimselfsup.models.heads import SEEDHead
+from slimselfsup.models.losses import SEEDLoss
 
 
 def unit(rows):
@@ -36,7 +38,8 @@ def reference(s, t, q, tau_s, tau_t):
 
 @pytest.mark.parametrize('tau_s,tau_t', [(0.2, 0.5), (0.2, 1.0), (1.0, 0.07)])
 def test_loss_equals_hand_computed_reference(tau_s, tau_t):
-    head = SEEDHead(student_temperature=tau_s, teacher_temperature=tau_t)
+    head = SEEDHead(loss=dict(type='SEEDLoss', student_temperature=tau_s,
+                              teacher_temperature=tau_t))
     out = head.loss(S.float(), T.float(), Q.float())
     assert out['loss'].item() == pytest.approx(reference(S, T, Q, tau_s, tau_t), rel=1e-5)
 
@@ -54,7 +57,8 @@ def test_default_teacher_temperature_is_infonce_with_teacher_positive():
 def test_gradient_reaches_student_only_and_half_precision_is_safe():
     s = S.half().requires_grad_()
     t = T.half().requires_grad_()
-    loss = SEEDHead(teacher_temperature=1e-4).loss(s, t, Q.half())['loss']
+    loss = SEEDHead(loss=dict(type='SEEDLoss', teacher_temperature=1e-4)).loss(
+        s, t, Q.half())['loss']
     assert loss.dtype == torch.float32 and torch.isfinite(loss)
     loss.backward()
     assert t.grad is None
@@ -65,4 +69,13 @@ def test_bad_shapes_and_temperatures_are_rejected():
     with pytest.raises(ValueError, match='shape'):
         SEEDHead().loss(S.float(), T.float()[:1], Q.float())
     with pytest.raises(ValueError, match='temperatures must be > 0'):
-        SEEDHead(teacher_temperature=0)
+        SEEDLoss(teacher_temperature=0)
+
+
+def test_loss_weight_scales_and_logits_must_match():
+    s_logits, t_logits = S.float() @ Q.float().t(), T.float() @ Q.float().t()
+    one = SEEDLoss(0.2, 0.5)(s_logits, t_logits)
+    assert SEEDLoss(0.2, 0.5, loss_weight=3.0)(s_logits, t_logits).item() == \
+        pytest.approx(3 * one.item(), rel=1e-6)
+    with pytest.raises(ValueError, match='one shape'):
+        SEEDLoss()(s_logits, t_logits[:, :2])

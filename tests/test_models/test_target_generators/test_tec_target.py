@@ -94,7 +94,7 @@ def test_strict_checkpoint_loading(tmp_path):
     torch.save(ckpt, tmp_path / 'bad.pth')
     with pytest.raises(ConversionError, match=r"missing keys \['layers.1.ln2.bias'\].*"
                        r"unexpected keys \['cls_token_mlp.fc1.weight'\].*convert_ckpt"):
-        gen.load_base(str(tmp_path / 'bad.pth'))
+        gen.base.load(str(tmp_path / 'bad.pth'))
 
 
 def test_bad_settings_fail_at_build():
