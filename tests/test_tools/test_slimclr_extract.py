@@ -15,11 +15,11 @@ from mmpretrain.models.backbones import ResNet, ResNet_CIFAR
 from slimselfsup.models.backbones import SlimmableResNet
 from slimselfsup.registry import MODELS
 
+pytestmark = pytest.mark.slow  # subprocess runs of the tool
+
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / 'tools' / 'model_converters' / 'slimclr_extract.py'
 WIDTHS = (1.0, 0.5, 0.25)
-
-
 
 _spec = importlib.util.spec_from_file_location('slimclr_extract', SCRIPT)
 extract_tool = importlib.util.module_from_spec(_spec)

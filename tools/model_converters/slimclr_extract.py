@@ -31,7 +31,7 @@ from slimselfsup.models.slimmable.extract import extract_resnet, infer_widths, i
 
 def load_state(path: str, prefix: str = 'backbone.') -> Tuple[dict, dict, dict]:
     """Backbone state (prefix stripped), head state (``head.`` stripped) and meta."""
-    from slimselfsup.engine.runner.checkpoint_io import check_checkpoint
+    from slimselfsup.utils.checkpoint_io import check_checkpoint
     check_checkpoint(path)  # names a truncated or foreign file
     ckpt = torch.load(path, map_location='cpu', weights_only=False)
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
