@@ -4,8 +4,8 @@ A config with ``default_scope = 'slimselfsup'`` finds our types first and falls 
 mmpretrain's (and mmengine's) for everything we do not define, so ``type='ResNet'`` or
 ``type='LARS'`` keep meaning what they mean in mmpretrain.
 """
-from mmpretrain import registry as mmpretrain_registry
 from mmengine.registry import Registry
+from mmpretrain import registry as mmpretrain_registry
 
 
 def _child(name: str, parent: Registry, location: str) -> Registry:

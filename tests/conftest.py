@@ -2,11 +2,13 @@
 
 Helpers to import live in ``tests/realdata.py`` (``from realdata import ...``).
 """
+import os
+
 import pytest
 import torch
+from realdata import DEMO, load_real_images
 
 import slimselfsup  # noqa: F401  (applies the compatibility shims)
-from realdata import load_real_images
 from slimselfsup.utils import register_all_modules
 
 register_all_modules()
@@ -34,3 +36,15 @@ def single_thread():
 @pytest.fixture(scope='session')
 def real_images() -> torch.Tensor:
     return load_real_images(16)
+
+
+@pytest.fixture(scope='module')
+def data_root(tmp_path_factory) -> str:
+    """A small real training folder: ``train/<class>/`` with the first 4 images of
+    each class of the demo subset (40 images, 5 batches of 8), linked."""
+    root = tmp_path_factory.mktemp('cifar')
+    for cls in sorted(os.listdir(os.path.join(DEMO, 'train'))):
+        os.makedirs(root / 'train' / cls)
+        for name in sorted(os.listdir(os.path.join(DEMO, 'train', cls)))[:4]:
+            os.symlink(os.path.join(DEMO, 'train', cls, name), root / 'train' / cls / name)
+    return str(root)

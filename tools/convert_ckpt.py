@@ -23,9 +23,9 @@ import torch
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from slimselfsup.converters import CONVERTERS, ConversionError, convert  # noqa: E402
-from slimselfsup.utils.checkpoint_io import (  # noqa: E402
-    atomic_torch_save, atomic_write, load_checkpoint_file)
 from slimselfsup.utils import register_all_modules  # noqa: E402
+from slimselfsup.utils.checkpoint_io import (atomic_torch_save, atomic_write,  # noqa: E402
+                                             load_checkpoint_file)
 
 
 def parse_options(pairs):

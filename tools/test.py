@@ -9,9 +9,9 @@ has to exist. For self-supervised pretraining checkpoints, use
 import argparse
 import os.path as osp
 
-import slimselfsup  # noqa: F401
 from mmengine.model import is_model_wrapper
 
+import slimselfsup  # noqa: F401
 from slimselfsup.apis import add_runtime_args, load_config, parse_runtime_args
 from slimselfsup.apis.model_zoo import load_checkpoint_file
 from slimselfsup.registry import RUNNERS

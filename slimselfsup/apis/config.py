@@ -179,6 +179,8 @@ def check_call_arguments(cls: type, cfg: dict, where: str, unknown: bool = True,
                 f'{where}.{key}={value!r} is not a number, but {cls.__name__} takes '
                 f'a number for {key!r}; give one, e.g. --cfg-options {where}.{key}='
                 f'{param.default if param.default not in (param.empty, None) else 0.1}')
+
+
 #: Top-level keys read after parsing (besides the Runner's arguments): by
 #: ``Runner.from_cfg``/``Runner`` (``cfg.get(...)``), by ``Config.fromfile`` and by
 #: our tools. Every other top-level key is a variable of the config file.

@@ -6,14 +6,12 @@ it. A converter takes the loaded checkpoint (whatever ``torch.load`` returned) a
 returns the state dict to save, raising :class:`ConversionError` that names the
 missing or unexpected keys when the input is not the layout it converts.
 """
-from .registry import (CONVERTERS, ConversionError, check_keys, convert, keep_prefixes,
-                       register_converter, strip_prefix, unwrap_state_dict)
-
 # converter modules register on import: add one line per module here
 # (e.g. ``from . import moco  # noqa: F401``)
-from . import moco, seed, simclr, swav  # noqa: F401,E402
-from . import ibot, mae, tec, timm_vit  # noqa: F401,E402
-from . import detectron2, prefixes, slimclr, timm_resnet, torchvision  # noqa: F401,E402
+from . import (detectron2, ibot, mae, moco, prefixes, seed, simclr, slimclr,  # noqa: F401,E402
+               swav, tec, timm_resnet, timm_vit, torchvision)
+from .registry import (CONVERTERS, ConversionError, check_keys, convert, keep_prefixes,
+                       register_converter, strip_prefix, unwrap_state_dict)
 
 __all__ = ['CONVERTERS', 'ConversionError', 'check_keys', 'convert', 'keep_prefixes',
            'register_converter', 'strip_prefix', 'unwrap_state_dict']

@@ -26,8 +26,8 @@ from typing import Dict
 import numpy as np
 import torch
 
-from .registry import ConversionError, StateDict, register_converter, unwrap_state_dict
 from .prefixes import backbone_state
+from .registry import ConversionError, StateDict, register_converter, unwrap_state_dict
 from .torchvision import plain_resnet_arch
 
 AUTHOR = 'slimselfsup'

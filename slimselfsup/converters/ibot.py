@@ -10,8 +10,8 @@ from typing import Dict, Optional
 
 import torch
 
-from .registry import (ConversionError, StateDict, add_prefix, register_converter,
-                       strip_prefix, unwrap_state_dict)
+from .registry import (ConversionError, StateDict, add_prefix, register_converter, strip_prefix,
+                       unwrap_state_dict)
 from .vit_keys import timm_to_mmpretrain
 
 

@@ -1,8 +1,8 @@
 """``strip-prefix``: a bare backbone state dict out of a training checkpoint."""
 from typing import Optional, Sequence, Union
 
-from .registry import (ConversionError, StateDict, register_converter,
-                       strip_prefix, unwrap_state_dict)
+from .registry import (ConversionError, StateDict, register_converter, strip_prefix,
+                       unwrap_state_dict)
 
 
 def backbone_state(checkpoint: dict, prefix: str = 'backbone.') -> StateDict:

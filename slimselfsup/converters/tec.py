@@ -14,8 +14,8 @@ from typing import Dict
 
 import torch
 
-from .registry import (ConversionError, StateDict, add_prefix, register_converter,
-                       strip_prefix, unwrap_state_dict)
+from .registry import (ConversionError, StateDict, add_prefix, register_converter, strip_prefix,
+                       unwrap_state_dict)
 from .vit_keys import (TIMM_TO_MMP, fold_cls_token_mlp, mmpretrain_to_timm, rename_keys,
                        timm_to_mmpretrain)
 

@@ -12,8 +12,8 @@ average-pool shortcut, `Bag of Tricks, arXiv 1812.01187
 import re
 from collections import OrderedDict
 
-from .registry import ConversionError, StateDict, check_keys, register_converter
 from .prefixes import backbone_state
+from .registry import ConversionError, StateDict, check_keys, register_converter
 from .torchvision import classifier_state, plain_resnet_arch
 
 STEM = {'stem.0.conv.': 'conv1.0.', 'stem.0.bn.': 'conv1.1.',

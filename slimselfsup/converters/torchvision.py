@@ -8,8 +8,8 @@ the checkpoint has one.
 """
 from collections import OrderedDict
 
-from .registry import ConversionError, StateDict, check_keys, register_converter
 from .prefixes import backbone_state
+from .registry import ConversionError, StateDict, check_keys, register_converter
 
 DEPTHS = {18: ('BasicBlock', (2, 2, 2, 2)), 34: ('BasicBlock', (3, 4, 6, 3)),
           50: ('Bottleneck', (3, 4, 6, 3)), 101: ('Bottleneck', (3, 4, 23, 3)),

@@ -6,11 +6,11 @@ import pytest
 import torch
 from torch import nn
 
-from slimselfsup.analysis.grad_stats import (SliceRecorder, slim_grad_stats,
-                                             static_slice, stats_to_record)
+from slimselfsup.analysis.grad_stats import (SliceRecorder, slim_grad_stats, static_slice,
+                                             stats_to_record)
 from slimselfsup.models.backbones.slimmable_resnet import SlimmableResNetCIFAR
-from slimselfsup.models.slimmable import (SlimmableConv2d, SlimmableLinear,
-                                          SwitchableBatchNorm2d, set_width)
+from slimselfsup.models.slimmable import (SlimmableConv2d, SlimmableLinear, SwitchableBatchNorm2d,
+                                          set_width)
 
 WIDTHS = (1.0, 0.5)
 

@@ -8,9 +8,9 @@ import pytest
 import torch
 from PIL import Image
 
-from slimselfsup.analysis.trajectory import (evaluate_grid, pca_2d, project,
-                                             slice_state, trajectory_directions,
-                                             trajectory_pca, unslice_direction)
+from slimselfsup.analysis.trajectory import (evaluate_grid, pca_2d, project, slice_state,
+                                             trajectory_directions, trajectory_pca,
+                                             unslice_direction)
 
 REPO = Path(__file__).resolve().parents[2]
 SHAPES = {'conv.weight': (4, 3, 3, 3), 'conv2.weight': (6, 4, 1, 1),

@@ -27,7 +27,7 @@ from slimselfsup.evaluation import extract_features
 from slimselfsup.registry import RUNNERS
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'test_runtime'))
-from test_kill_resume import CASES, data_root, write_config  # noqa: E402,F401
+from test_kill_resume import CASES, write_config  # noqa: E402
 
 pytestmark = pytest.mark.slow  # subprocess or end-to-end runs
 
@@ -155,8 +155,7 @@ def test_partial_download_never_lands_under_final_name(server, home, published):
     assert not home.exists() or not os.listdir(home)
 
 
-def test_offline_message_names_exact_path_and_manual_copy_works(home, published,
-                                                               index):
+def test_offline_message_names_exact_path_and_manual_copy_works(home, published, index):
     url = f'http://127.0.0.1:9/{published["file"].name}'  # discard port: refused
     expected = home / published['file'].name
     with pytest.raises(ConnectionError, match=f'put it at\n  {expected}\n'):
@@ -212,8 +211,8 @@ def test_every_metafile_model_is_listed():
             assert Path(model_zoo.model_info(entry['Name'])['Config']).is_file()
 
 
-def test_get_model_carries_the_preprocessing_it_was_trained_with(tmp_path, monkeypatch,
-                                                                data_root):
+def test_get_model_carries_the_preprocessing_it_was_trained_with(
+        tmp_path, monkeypatch, data_root):
     """A shipped config whose data_preprocessor (CIFAR mean/std, BGR->RGB) is a
     top-level key, as in mmpretrain: the zoo model must extract the same features
     from real images as the model the Runner trained (it once got cosine 0.61)."""

@@ -52,8 +52,8 @@ def test_r50_to_detectron2_pkl_layout_and_round_trip(real_images, tmp_path):
     assert d2['matching_heuristics'] is True
     model = d2['model']
     assert all(isinstance(v, np.ndarray) for v in model.values())
-    assert all(D2_NAME.match(k) for k in model), [k for k in model
-                                                 if not D2_NAME.match(k)][:5]
+    assert all(D2_NAME.match(k) for k in model), [
+        k for k in model if not D2_NAME.match(k)][:5]
     expected = documented_r50_shapes()
     assert {k: v.shape for k, v in model.items()} == expected
     np.testing.assert_array_equal(model['res3.0.shortcut.norm.running_var'],

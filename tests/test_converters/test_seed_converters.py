@@ -177,8 +177,8 @@ def test_seed_checkpoints_give_student_and_teacher(tmp_path):
 
 def test_own_checkpoint(tmp_path):
     """A slimselfsup MoCo v2 run's checkpoint: backbone/neck kept, the rest dropped."""
-    cfg = Config.fromfile(str(REPO / 'configs' / 'mocov2' /
-                               'mocov2_resnet18-cifar_1xb512-coslr-200e_cifar10.py'))
+    cfg = Config.fromfile(
+        str(REPO / 'configs' / 'mocov2' / 'mocov2_resnet18-cifar_1xb512-coslr-200e_cifar10.py'))
     moco = MODELS.build(cfg.model)
     ckpt = dict(meta=dict(epoch=200), state_dict=moco.state_dict(), message_hub={})
     out = torch.load(run_tool('slimselfsup-teacher', ckpt, tmp_path),

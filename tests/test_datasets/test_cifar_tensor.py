@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 from mmengine.runner import Runner
+from realdata import DEMO
 from torchvision.io import decode_jpeg
 
-from realdata import DEMO
 from slimselfsup.apis import load_config
 from slimselfsup.registry import DATASETS
 

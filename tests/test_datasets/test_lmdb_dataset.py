@@ -11,11 +11,10 @@ import lmdb
 import numpy as np
 import pytest
 import torch
+from dataset_test_utils import DEMO_ROOT
 
 from slimselfsup.datasets import LMDBDataset
 from slimselfsup.registry import DATASETS
-
-from dataset_test_utils import DEMO_ROOT
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / 'tools' / 'dataset_converters' / 'folder2lmdb.py'

@@ -1,6 +1,5 @@
 """MXRecordDataset and tools/dataset_converters/folder2rec.py: real .rec/.idx files
 of real CIFAR-10 JPEGs in MXNet's RecordIO format, read without mxnet."""
-import importlib.util
 import io
 import struct
 import subprocess
@@ -11,14 +10,12 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from dataset_test_utils import DEMO_ROOT
 
 from slimselfsup.datasets.mxrecord_dataset import (IR_FORMAT, MAGIC, RecordIOError,
                                                    pack_image_record, read_record,
-                                                   unpack_image_record,
-                                                   write_record)
+                                                   unpack_image_record, write_record)
 from slimselfsup.registry import DATASETS
-
-from dataset_test_utils import DEMO_ROOT
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / 'tools' / 'dataset_converters' / 'folder2rec.py'
@@ -136,7 +133,7 @@ def test_corrupt_or_truncated_records_are_named(rec, tmp_path):
 
     ds = build(_damaged_copy(rec, tmp_path / 'short', truncate))
     ds.get_data_info(13)  # earlier records are intact
-    with pytest.raises(RecordIOError, match=rf"key '14'.*truncated file"):
+    with pytest.raises(RecordIOError, match=r"key '14'.*truncated file"):
         ds.get_data_info(14)
 
     def garble_jpeg(data: bytearray) -> None:

@@ -10,18 +10,16 @@ import torch
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 from mmpretrain.models import BaseSelfSupervisor
+from realdata import CIFAR, make_subset  # noqa: E402
 
 from slimselfsup.engine.hooks import KNNHook
 from slimselfsup.evaluation import extract_features, knn_accuracy
 from slimselfsup.models.slimmable import SlimmableMixin, set_width
 from slimselfsup.utils import register_all_modules
 
-from realdata import CIFAR, make_subset  # noqa: E402
 pytestmark = [pytest.mark.skipif(CIFAR is None, reason='no CIFAR-10 JPEG folders'),
               pytest.mark.slow]  # subprocess or end-to-end runs
 WIDTHS = (1.0, 0.5, 0.25)
-
-
 
 
 def loader_cfg(data_root: str, shuffle: bool = False) -> dict:

@@ -12,15 +12,13 @@ import torch
 import torch.multiprocessing as mp
 import torch.nn.functional as F
 from PIL import Image
-
-from slimselfsup.evaluation import (extract_features, knn_accuracy, knn_classify,
-                                    knn_evaluate, pool_features)
-
 from realdata import CIFAR, make_subset  # noqa: E402
+
+from slimselfsup.evaluation import (extract_features, knn_accuracy, knn_classify, knn_evaluate,
+                                    pool_features)
 
 REPO = Path(__file__).resolve().parents[2]
 needs_cifar = pytest.mark.skipif(CIFAR is None, reason='no CIFAR-10 JPEG folders')
-
 
 
 def loader_cfg(data_root: str, batch_size: int = 8, round_up: bool = True) -> dict:

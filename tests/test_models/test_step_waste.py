@@ -10,8 +10,8 @@ import pytest
 import torch
 from mmpretrain.engine.optimizers import LARS as MMPretrainLARS
 from mmpretrain.structures import DataSample
-
 from realdata import load_real_images
+
 from slimselfsup.engine.optimizers import LARS
 from slimselfsup.models.data_preprocessors import concat_views
 from slimselfsup.models.utils import FeatureQueue, shuffle_batch, unshuffle_batch
@@ -30,9 +30,9 @@ def lars_groups(model, cls, per_param=False, **kwargs):
     excluded = [p for n, p in model.named_parameters() if not (
         n.endswith('weight') and p.dim() > 1)]
     if per_param:
-        return cls([dict(params=[p]) for p in adapted] +
-                    [dict(params=[p], weight_decay=0., lars_exclude=True)
-                     for p in excluded], **kwargs)
+        groups = [dict(params=[p]) for p in adapted]
+        groups += [dict(params=[p], weight_decay=0., lars_exclude=True) for p in excluded]
+        return cls(groups, **kwargs)
     return cls([dict(params=adapted),
                 dict(params=excluded, weight_decay=0., lars_exclude=True)], **kwargs)
 

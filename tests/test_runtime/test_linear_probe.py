@@ -67,7 +67,6 @@ def test_linear_probe_loads_pretrained_backbone_and_trains(tmp_path):
     assert 0 <= metrics['accuracy/top1'] <= 100
 
 
-
 LINEAR = osp.join(REPO, 'configs/mocov2/benchmarks/'
                   'resnet18-cifar_linear-1xb256-coslr-100e_cifar10.py')
 

@@ -38,7 +38,6 @@ if torch.cuda.is_available():
     os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')
 
 
-
 @pytest.fixture(scope='module')
 def data_root(tmp_path_factory) -> str:
     """Symlinks to the first ``PER_CLASS`` training images of every class."""

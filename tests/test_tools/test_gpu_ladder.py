@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import List
 
 import pytest
-
 from realdata import pack_demo
 
 pytestmark = pytest.mark.slow  # subprocess or end-to-end runs
@@ -91,8 +90,7 @@ def test_dry_run_climbs_every_rung_and_reports_tables(dry_run):
     assert 'CPU dry run at tiny sizes' in md and '| epochs | train time' in md
 
 
-def test_merge_puts_the_run_into_the_doc_and_marks_finished_rungs_done(dry_run,
-                                                                        tmp_path):
+def test_merge_puts_the_run_into_the_doc_and_marks_finished_rungs_done(dry_run, tmp_path):
     doc, results = tmp_path / 'benchmarks.md', tmp_path / 'ladder_results.json'
     shutil.copy(REPO / 'docs' / 'benchmarks.md', doc)
     shutil.copy(BENCH / 'ladder_results.json', results)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from realdata import pack_demo
+
 from slimselfsup.apis import load_config
 from slimselfsup.registry import DATASETS, MODELS
 

@@ -4,7 +4,6 @@ import os.path as osp
 
 import pytest
 import torch
-
 from realdata import DEMO, REPO
 
 pytestmark = pytest.mark.slow  # subprocess or end-to-end runs

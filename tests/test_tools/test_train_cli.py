@@ -3,8 +3,8 @@ import importlib.util
 import os.path as osp
 
 import torch
-
 from realdata import REPO
+
 from slimselfsup.apis import load_config
 
 CFG = osp.join(REPO, 'configs/mocov2/mocov2_resnet18-cifar_1xb512-coslr-200e_cifar10.py')

@@ -24,9 +24,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from mmengine.runner.checkpoint import _load_checkpoint  # noqa: E402
 
-from slimselfsup.analysis.trajectory import (evaluate_grid, project,  # noqa: E402
-                                             slice_state, trajectory_pca,
-                                             unslice_direction)
+from slimselfsup.analysis.trajectory import (evaluate_grid, project, slice_state,  # noqa: E402
+                                             trajectory_pca, unslice_direction)
 
 
 def natural_key(path: str) -> list:

@@ -369,8 +369,7 @@ def _detection_fields(cfg) -> Dict[str, Any]:
         out['fpn_norm'] = (model.neck.get('norm_cfg') or {}).get('type', 'none')
         out['box_head'] = roi.bbox_head.type
         out['box_head_norm'] = (roi.bbox_head.get('norm_cfg') or {}).get('type', 'none')
-        out['mask_head_norm'] = (roi.mask_head.get('norm_cfg') or {}).get('type',
-                                                                            'none')
+        out['mask_head_norm'] = (roi.mask_head.get('norm_cfg') or {}).get('type', 'none')
     for t in cfg.train_dataloader.dataset.pipeline:
         if t['type'] == 'Resize':
             out['train_scale'] = list(t['scale'])

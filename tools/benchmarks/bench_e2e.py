@@ -22,7 +22,6 @@ Examples::
     python tools/benchmarks/bench_e2e.py --preset tiny --device cpu   # CI
 """
 from __future__ import annotations
-
 import argparse
 import os
 import os.path as osp
@@ -149,8 +148,8 @@ def run_case(case: E2ECase, args: argparse.Namespace,
     meter = C.MemoryMeter(settings.device)
     meter.start()
     model = C.build_model(model_cfg, settings)
-    optim_wrapper, _ = C.build_optimizer(model, data_cfg.optim_wrapper,
-                                          'slimselfsup', settings.fused)
+    optim_wrapper, _ = C.build_optimizer(model, data_cfg.optim_wrapper, 'slimselfsup',
+                                         settings.fused)
     sync = (torch.cuda.synchronize if settings.device.type == 'cuda'
             else (lambda: None))
 

@@ -17,7 +17,6 @@ Examples::
         --batch-size 256 --img-size 224
 """
 from __future__ import annotations
-
 import argparse
 import datetime
 import os.path as osp
@@ -29,11 +28,10 @@ from typing import Any, Dict, List, Optional, Sequence
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 import common as C  # noqa: E402
-from presets import DEFAULT_ITERS, DEFAULT_WARMUP, PRESETS, Case, preset_help  # noqa: E402
-
 import torch  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
 from mmengine.logging import MMLogger  # noqa: E402
+from presets import DEFAULT_ITERS, DEFAULT_WARMUP, PRESETS, Case, preset_help  # noqa: E402
 
 
 @dataclass
@@ -194,6 +192,7 @@ def report(rows: List[Row], settings: C.Settings, preset: Optional[str],
     """Everything the JSON output holds."""
     import mmengine
     import mmpretrain
+
     import slimselfsup
     return {
         'meta': {

@@ -7,7 +7,6 @@ compatibility shims (e.g. the transformers-5 guard of mmpretrain's multimodal mo
 before anything imports ``mmpretrain.models``.
 """
 from __future__ import annotations
-
 import copy
 import gc
 import inspect
@@ -23,14 +22,13 @@ import time
 import warnings
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import (Any, Callable, ContextManager, Dict, Iterator, List, Optional,
-                    Sequence, Tuple, Union)
+from typing import (Any, Callable, ContextManager, Dict, Iterator, List, Optional, Sequence, Tuple,
+                    Union)
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-import slimselfsup  # noqa: E402,F401  (compatibility shims first)
 import torch  # noqa: E402
 from mmengine.config import Config, ConfigDict  # noqa: E402
 from mmengine.model import revert_sync_batchnorm  # noqa: E402
@@ -38,6 +36,7 @@ from mmengine.optim import OptimWrapper, build_optim_wrapper  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
 from torch import nn  # noqa: E402
 
+import slimselfsup  # noqa: E402,F401  (compatibility shims first)
 from slimselfsup.apis import load_config  # noqa: E402
 
 MMPRETRAIN_PREFIX = 'mmpretrain::'

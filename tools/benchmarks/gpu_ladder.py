@@ -20,7 +20,6 @@ CPU dry run of every rung at tiny sizes (what CI runs)::
         --all --out /tmp/ladder
 """
 from __future__ import annotations
-
 import argparse
 import datetime
 import json
@@ -40,9 +39,8 @@ HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, HERE)
 import common as C  # noqa: E402
 import ladder_rungs as R  # noqa: E402
-from merge_ladder import render_markdown  # noqa: E402
-
 import torch  # noqa: E402
+from merge_ladder import render_markdown  # noqa: E402
 
 RESULTS = osp.join(HERE, 'ladder_results.json')
 DATA_DIR = osp.join(C.REPO_ROOT, '.gpu_data')
@@ -269,6 +267,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
     from mmengine.logging import MMLogger
+
     from slimselfsup.utils import register_all_modules
     register_all_modules()
     MMLogger.get_instance('gpu_ladder', log_level='ERROR')

@@ -9,7 +9,6 @@ kill loses nothing already measured. With ``ctx.dry`` (the CPU dry run) every ru
 runs end to end at tiny sizes.
 """
 from __future__ import annotations
-
 import contextlib
 import copy
 import glob
@@ -29,11 +28,10 @@ from typing import Any, Callable, Dict, List, Optional
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 import common as C  # noqa: E402
-import presets as P  # noqa: E402
-from bench_step import Row, run_case, speedups, step_table  # noqa: E402
-
 import numpy as np  # noqa: E402
+import presets as P  # noqa: E402
 import torch  # noqa: E402
+from bench_step import Row, run_case, speedups, step_table  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
 
 REPO = C.REPO_ROOT
@@ -397,9 +395,10 @@ def rung_headline(ctx: Context) -> dict:
     epochs as fit in 4 minutes (the schedule stretched to them), then weighted kNN
     (k=200) on the test split: epochs/min, pairs/s end to end vs the step-only rate,
     kNN top-1, and the time 200 epochs would take."""
+    import short_runs
     from mmengine.optim import build_optim_wrapper
     from mmengine.runner import Runner
-    import short_runs
+
     from slimselfsup.registry import RUNNERS
     train_s = 8.0 if ctx.dry else 240.0
     cfg = headline_config(ctx, osp.join(ctx.work_dir, 'headline'))
@@ -530,6 +529,7 @@ def rung_flatnce_vs_infonce(ctx: Context) -> dict:
     """Rung 4b: FlatNCE (FlatCLR) vs InfoNCE (SimCLR) on the same ResNet-18 recipe at
     batch 64 and 256, short schedule, kNN top-1 (GPU data path)."""
     import short_runs
+
     from slimselfsup.registry import RUNNERS
     path = 'configs/flatclr/flatclr_resnet18-cifar_1xb128-lars-sqrtlr-200e_cifar10.py'
     epochs = 1 if ctx.dry else 8
@@ -676,6 +676,7 @@ def environment() -> Dict[str, Any]:
     """Versions and machine, for the record."""
     import mmengine
     import mmpretrain
+
     import slimselfsup
     info = dict(python=platform.python_version(), torch=torch.__version__,
                 mmengine=mmengine.__version__, mmpretrain=mmpretrain.__version__,

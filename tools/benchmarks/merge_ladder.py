@@ -15,7 +15,6 @@ Example::
     python tools/benchmarks/merge_ladder.py /work/.device/<call>/out
 """
 from __future__ import annotations
-
 import argparse
 import json
 import os.path as osp

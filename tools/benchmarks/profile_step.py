@@ -19,7 +19,6 @@ times are no GPU prediction. Example::
         --batch-size 16 --img-size 64 --out profile_mocov2.json
 """
 from __future__ import annotations
-
 import argparse
 import os.path as osp
 import sys
@@ -27,10 +26,9 @@ from typing import Any, Dict, List, Optional, Sequence
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 import common as C  # noqa: E402
-from presets import PRESETS  # noqa: E402
-
 import torch  # noqa: E402
 from mmengine.logging import MMLogger  # noqa: E402
+from presets import PRESETS  # noqa: E402
 
 #: Operators that move data without computing anything new.
 COPY_OPS = ('copy_', 'clone', '_to_copy', 'cat', 'stack', 'index', 'index_select',

@@ -28,12 +28,12 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 import torch  # noqa: E402
 from mmengine.config import Config  # noqa: E402
+from short_runs import point_loaders_at, rescale_schedule  # noqa: E402
 
 from slimselfsup.apis import load_config  # noqa: E402
 from slimselfsup.converters import convert  # noqa: E402
 from slimselfsup.registry import RUNNERS  # noqa: E402
 from slimselfsup.utils import register_all_modules  # noqa: E402
-from short_runs import point_loaders_at, rescale_schedule  # noqa: E402
 
 CFG = osp.join(REPO, 'configs', 'tec')
 MAE_CFG = osp.join(CFG, 'mae_vit-tiny-p4_1xb256-amp-coslr-400e_cifar10.py')

@@ -30,9 +30,8 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-from slimselfsup.datasets.lmdb_dataset import (LMDB_FORMAT, META_KEY,  # noqa: E402
-                                               PROGRESS_KEY, open_lmdb,
-                                               read_image_file, record_digest)
+from slimselfsup.datasets.lmdb_dataset import (LMDB_FORMAT, META_KEY, PROGRESS_KEY,  # noqa: E402
+                                               open_lmdb, read_image_file, record_digest)
 
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff',
                   '.webp')

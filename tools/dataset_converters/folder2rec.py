@@ -28,8 +28,8 @@ for path in (REPO_ROOT, osp.dirname(osp.abspath(__file__))):
 
 from folder2lmdb import IMG_EXTENSIONS, scan_folder  # noqa: E402
 
-from slimselfsup.datasets.mxrecord_dataset import (pack_image_record,  # noqa: E402
-                                                   write_record)
+from slimselfsup.datasets.mxrecord_dataset import pack_image_record  # noqa: E402
+from slimselfsup.datasets.mxrecord_dataset import write_record
 
 
 def convert(src: str, prefix: str) -> int:

@@ -201,10 +201,9 @@ def format_width_table(results: Dict[float, dict]) -> str:
     """One line for per-width kNN results, e.g. ``kNN (k=200, T=0.07) on 1000
     images | w1.0 top-1 62.35 top-5 95.01 | w0.5 top-1 58.10 top-5 93.40``."""
     first = next(iter(results.values()))
-    cells = [f'w{width} ' + ' '.join(f'top-{key[3:]} {value:.2f}'
-                                      for key, value in res.items()
-                                      if key.startswith('top'))
-             for width, res in results.items()]
+    cells = [f'w{width} ' + ' '.join(
+        f'top-{key[3:]} {value:.2f}' for key, value in res.items() if key.startswith('top'))
+        for width, res in results.items()]
     return (f"kNN (k={first['k']}, T={first['temperature']:g}) on "
             f"{first['num_val']} images | " + ' | '.join(cells))
 

@@ -11,9 +11,9 @@ from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapperDict
 from torch import nn
 
-from slimselfsup.analysis.grad_stats import (SLIM_LAYERS, SliceRecorder, fc_slices,
-                                             find_fc, slim_grad_stats, slim_layers,
-                                             stats_to_record, width_key)
+from slimselfsup.analysis.grad_stats import (SLIM_LAYERS, SliceRecorder, fc_slices, find_fc,
+                                             slim_grad_stats, slim_layers, stats_to_record,
+                                             width_key)
 from slimselfsup.registry import HOOKS
 
 

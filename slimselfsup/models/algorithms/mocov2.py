@@ -7,8 +7,8 @@ from mmpretrain.structures import DataSample
 from torch import nn
 
 from slimselfsup.registry import MODELS
-from ..utils import (FeatureQueue, MomentumEncoder, check_momentum, compute_dtype,
-                     shuffle_batch, unshuffle_batch)
+from ..utils import (FeatureQueue, MomentumEncoder, check_momentum, compute_dtype, shuffle_batch,
+                     unshuffle_batch)
 
 
 @MODELS.register_module()

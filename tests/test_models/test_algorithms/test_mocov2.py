@@ -28,6 +28,7 @@ def test_key_encoder_starts_equal_and_follows_by_ema(real_images):
     assert any(not torch.equal(b, k)
                for b, k in zip(before, model.momentum_encoder.parameters()))
 
+
 def test_train_step_changes_weights_and_lowers_loss(real_images):
     torch.manual_seed(0)
     model = build(CFG)

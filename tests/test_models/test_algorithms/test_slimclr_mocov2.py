@@ -7,9 +7,8 @@ from torch import nn
 
 from slimselfsup.models.slimmable import set_width
 from .common import build, train_steps, two_views
-from .test_slimclr_base import (SLIM_RESNET, WIDTHS, check_weighted_total,
-                                forward_losses, has_grad, losses_on, set_epoch,
-                                switchable_bn_params)
+from .test_slimclr_base import (SLIM_RESNET, WIDTHS, check_weighted_total, forward_losses, has_grad,
+                                losses_on, set_epoch, switchable_bn_params)
 
 CFG = dict(
     type='SlimCLRMoCoV2', backbone=SLIM_RESNET, queue_len=64, feat_dim=16,
@@ -18,7 +17,6 @@ CFG = dict(
               out_channels=16, widths=WIDTHS, with_bias=True, with_hidden_bn=False,
               with_last_bias=True, with_last_bn=False),
     head=dict(type='NCEHead', loss=dict(type='InfoNCELoss', temperature=0.2)))
-
 
 
 def test_every_width_trains_on_real_images(real_images):

@@ -5,9 +5,8 @@ import torch.nn.functional as F
 
 from slimselfsup.models.slimmable import set_width
 from .common import build, train_steps, two_views
-from .test_slimclr_base import (SLIM_RESNET, WIDTHS, check_weighted_total,
-                                forward_losses, has_grad, losses_on, set_epoch,
-                                switchable_bn_params)
+from .test_slimclr_base import (SLIM_RESNET, WIDTHS, check_weighted_total, forward_losses, has_grad,
+                                losses_on, set_epoch, switchable_bn_params)
 
 T = 0.2
 CFG = dict(
@@ -20,7 +19,6 @@ CFG = dict(
                    with_avg_pool=False),
     head=dict(type='NCEHead',
               loss=dict(type='InfoNCELoss', temperature=T, loss_weight=2 * T)))
-
 
 
 def test_default_distillation_temperature_is_one():

@@ -7,16 +7,14 @@ import torch.nn.functional as F
 
 from slimselfsup.models.losses import SoftDistillLoss
 from .common import build, train_steps, two_views
-from .test_slimclr_base import (SLIM_RESNET, WIDTHS, check_weighted_total,
-                                forward_losses, has_grad, losses_on, set_epoch,
-                                switchable_bn_params)
+from .test_slimclr_base import (SLIM_RESNET, WIDTHS, check_weighted_total, forward_losses, has_grad,
+                                losses_on, set_epoch, switchable_bn_params)
 
 CFG = dict(
     type='SlimCLRSimCLR', backbone=SLIM_RESNET, slim_start_epoch=-1, loss_weights=5,
     neck=dict(type='SlimmableMLPNeck', in_channels=128, hid_channels=64,
               out_channels=16, widths=WIDTHS, with_bias=True),
     head=dict(type='NCEHead', loss=dict(type='InfoNCELoss', temperature=0.1)))
-
 
 
 def test_matches_the_reference_formulation(real_images):

@@ -4,8 +4,7 @@ import torch
 from mmengine.registry import init_default_scope
 
 from slimselfsup.models.backbones import SlimmableResNet
-from slimselfsup.models.backbones.det_slimmable_resnet import (DetSlimmableResNet,
-                                                               slice_state_dict)
+from slimselfsup.models.backbones.det_slimmable_resnet import DetSlimmableResNet, slice_state_dict
 
 WIDTHS = (1.0, 0.75, 0.5, 0.25)
 

@@ -21,7 +21,6 @@ WIDTHS = (1.0, 0.5)
 TINY = dict(depth=18, widths=WIDTHS, stem_channels=8, base_channels=8)
 
 
-
 @pytest.fixture(scope='module')
 def demo_subset(tmp_path_factory) -> str:
     """4 train and 2 test images of every class (the first N of a folder would all
@@ -94,8 +93,8 @@ def test_linear_probe_loads_slimclr_checkpoint_and_reports_every_width(tmp_path,
     for name, value in runner.model.backbone.state_dict().items():
         # weights and every width's BN statistics: loaded, then frozen
         assert torch.equal(value, pretrained['backbone.' + name]), name
-    assert all(not torch.equal(fc.weight, h) for fc, h in zip(runner.model.head.fcs,
-                                                             heads))
+    assert all(not torch.equal(fc.weight, h)
+               for fc, h in zip(runner.model.head.fcs, heads))
     check_metrics(runner.test())
 
     # the per-width numbers are those of each width's own predictions

@@ -12,7 +12,6 @@ from slimselfsup.registry import MODELS
 WIDTHS = (1.0, 0.5, 0.25)
 
 
-
 def build(switchable: bool = True, **kwargs) -> SlimmableClassifier:
     torch.manual_seed(0)
     model = MODELS.build(dict(

@@ -9,13 +9,13 @@ import pytest
 import torch
 from mmpretrain.datasets.transforms import RandomResizedCrop
 from PIL import Image, ImageFilter
+from realdata import load_real_images
 
 from slimselfsup.datasets.transforms import adjust_hue as cpu_adjust_hue
-from slimselfsup.models.data_preprocessors.batch_augment import (
-    ViewAugment, adjust_brightness, adjust_contrast, adjust_hue, adjust_saturation,
-    gaussian_blur, image_sizes, sample_crop_boxes)
-
-from realdata import load_real_images
+from slimselfsup.models.data_preprocessors.batch_augment import (ViewAugment, adjust_brightness,
+                                                                 adjust_contrast, adjust_hue,
+                                                                 adjust_saturation, gaussian_blur,
+                                                                 image_sizes, sample_crop_boxes)
 
 N = 20000  # parameter draws for rate checks: 4 sigma of a rate is < 0.015
 

@@ -6,8 +6,8 @@ import pytest
 import torch
 from mmpretrain.models.utils.data_preprocessor import SelfSupDataPreprocessor
 from mmpretrain.structures import DataSample
-
 from realdata import DEMO
+
 from slimselfsup.datasets import decode_images
 from slimselfsup.registry import MODELS
 

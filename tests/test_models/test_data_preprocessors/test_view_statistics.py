@@ -9,8 +9,8 @@ import torch
 from mmengine.dataset import Compose
 from mmengine.registry import DefaultScope
 from PIL import Image
-
 from realdata import load_real_images
+
 from slimselfsup.apis import load_config
 from slimselfsup.models.data_preprocessors import ViewAugment, views_from_pipeline
 from slimselfsup.models.data_preprocessors.batch_augment import image_sizes

@@ -3,9 +3,8 @@ import pytest
 import torch
 from torch import nn
 
-from slimselfsup.models.slimmable import (SlimmableConv2d, SlimmableLinear,
-                                          SwitchableBatchNorm2d, set_width,
-                                          slim_channels)
+from slimselfsup.models.slimmable import (SlimmableConv2d, SlimmableLinear, SwitchableBatchNorm2d,
+                                          set_width, slim_channels)
 
 
 def test_channel_rule_truncates_like_the_reference():
