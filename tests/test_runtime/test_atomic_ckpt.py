@@ -71,9 +71,9 @@ def test_atomic_save_keeps_old_file_when_writing_fails(tmp_path):
     assert os.listdir(tmp_path) == ['ckpt.pth']
 
 
-def build_runner(work_dir, resume=False, load_from=None, iters=4):
+def build_runner(work_dir, data_root, resume=False, load_from=None, iters=4):
     case = dict(CASES['iter'], interval=2, length=f'max_iters={iters}', total=iters)
-    cfg = Config.fromfile(write_config(work_dir.parent / 'cfg.py', case))
+    cfg = Config.fromfile(write_config(work_dir.parent / 'cfg.py', data_root, case))
     cfg.work_dir, cfg.log_level = str(work_dir), 'WARNING'
     cfg.resume, cfg.load_from = resume, load_from
     return RUNNERS.build(cfg)
@@ -97,7 +97,7 @@ def test_runner_writes_no_temporary_files(trained):
 
 @pytest.mark.slow
 @pytest.mark.parametrize('damage', ['truncate', 'flip', 'empty_last_checkpoint'])
-def test_auto_resume_skips_corrupt_latest(trained, tmp_path, damage):
+def test_auto_resume_skips_corrupt_latest(trained, data_root, tmp_path, damage):
     work = tmp_path / 'work'
     work.mkdir()
     for name in ('iter_2.pth', 'iter_4.pth'):
@@ -111,7 +111,7 @@ def test_auto_resume_skips_corrupt_latest(trained, tmp_path, damage):
         (work / 'iter_4.pth').write_bytes(data)
     else:  # killed while mmengine rewrote last_checkpoint: iter_4 is still fine
         (work / 'last_checkpoint').write_text('')
-    runner = build_runner(work, resume=True, iters=6)
+    runner = build_runner(work, data_root, resume=True, iters=6)
     if damage == 'empty_last_checkpoint':
         runner.load_or_resume()
         assert runner.iter == 4
@@ -122,11 +122,11 @@ def test_auto_resume_skips_corrupt_latest(trained, tmp_path, damage):
 
 
 @pytest.mark.slow
-def test_explicit_truncated_checkpoint_is_named(trained, tmp_path):
+def test_explicit_truncated_checkpoint_is_named(trained, data_root, tmp_path):
     bad = tmp_path / 'iter_4.pth'
     data = (trained / 'iter_4.pth').read_bytes()
     bad.write_bytes(data[:1000])
-    runner = build_runner(tmp_path / 'work', resume=True,
+    runner = build_runner(tmp_path / 'work', data_root, resume=True,
                           load_from=str(bad))
     with pytest.raises(RuntimeError, match=rf'checkpoint {bad} cannot be loaded: '
                        'it is truncated'):
@@ -184,7 +184,7 @@ def test_runner_save_removes_temporary_files_of_killed_saves(tmp_path, data_root
         path.write_bytes(b'half a checkpoint')
     other = work / f'.notes.txt.{dead_pid()}'  # not a temporary file of ours
     other.write_text('kept')
-    build_runner(work, iters=2).train()
+    build_runner(work, data_root, iters=2).train()
     names = os.listdir(work)
     assert 'iter_2.pth' in names and other.name in names
     assert not [n for n in names if n.endswith('.tmp')], names

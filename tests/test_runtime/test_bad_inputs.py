@@ -48,7 +48,7 @@ def test_truncated_checkpoint_is_named(tmp_path):
 
 
 def test_resume_from_checkpoint_of_another_architecture(tmp_path, data_root):
-    cfg = Config.fromfile(write_config(tmp_path / 'cfg.py', CASES['iter']))
+    cfg = Config.fromfile(write_config(tmp_path / 'cfg.py', data_root, CASES['iter']))
     other = MODELS.build(dict(type='ResNet', depth=18))  # a plain classifier net
     ckpt = tmp_path / 'resnet18.pth'
     torch.save({'state_dict': {'backbone.' + k: v for k, v in
@@ -68,7 +68,7 @@ def test_wrong_init_cfg_prefix_is_named(tmp_path, data_root):
     ckpt = tmp_path / 'pretrain.pth'
     torch.save({'state_dict': {'backbone.' + k: v for k, v in
                                net.state_dict().items()}}, ckpt)
-    cfg = Config.fromfile(write_config(tmp_path / 'cfg.py', CASES['iter']))
+    cfg = Config.fromfile(write_config(tmp_path / 'cfg.py', data_root, CASES['iter']))
     cfg.work_dir, cfg.log_level = str(tmp_path / 'work'), 'WARNING'
     cfg.model.backbone.init_cfg = dict(type='Pretrained', checkpoint=str(ckpt),
                                        prefix='encoder_q.')
@@ -125,7 +125,7 @@ def test_zero_byte_image_is_named_by_our_readers(tmp_path, data_root):
 @pytest.mark.slow
 def test_non_numeric_lr_is_named_before_training(tmp_path, data_root):
     """torch failed with `'<' not supported between 'str' and 'float'`."""
-    config = write_config(tmp_path / 'cfg.py', CASES['iter'])
+    config = write_config(tmp_path / 'cfg.py', data_root, CASES['iter'])
     out = run_fails(train_cmd(config, tmp_path / 'work', '--cfg-options',
                               'optim_wrapper.optimizer.lr=abc'))
     assert ("TypeError: optim_wrapper.optimizer.lr='abc' is not a number, but SGD "
@@ -138,7 +138,7 @@ def test_non_numeric_lr_is_named_before_training(tmp_path, data_root):
 def test_hook_argument_typo_fails_before_training(tmp_path, data_root):
     """mmengine's CheckpointHook takes **kwargs and passed the typo to
     save_checkpoint: the run failed at its first save, after the training."""
-    config = write_config(tmp_path / 'cfg.py', CASES['iter'])
+    config = write_config(tmp_path / 'cfg.py', data_root, CASES['iter'])
     Path(config).write_text(Path(config).read_text().replace('max_keep_ckpts=2',
                                                              'max_keep_ckpt=2'))
     out = run_fails(train_cmd(config, tmp_path / 'work'))
@@ -148,7 +148,7 @@ def test_hook_argument_typo_fails_before_training(tmp_path, data_root):
 
 
 def test_hook_arguments_are_checked_against_the_class(tmp_path, data_root):
-    cfg = Config.fromfile(write_config(tmp_path / 'cfg.py', CASES['iter']))
+    cfg = Config.fromfile(write_config(tmp_path / 'cfg.py', data_root, CASES['iter']))
     cfg.work_dir, cfg.log_level = str(tmp_path / 'work'), 'WARNING'
     cfg.custom_hooks = [dict(type='EMAHook', momentum=0.01),  # EMA model's kwarg
                         dict(type='SafeCheckpointHook', intervall=2)]
@@ -214,7 +214,7 @@ def test_convert_ckpt_names_foreign_files_and_advises_trust_only_for_pickles(
 def test_truncated_init_cfg_checkpoint_is_named(tmp_path, data_root):
     """init_cfg=Pretrained (the linear probe's backbone) loads through mmengine."""
     ckpt = truncated_checkpoint(tmp_path / 'pretrain.pth')
-    cfg = Config.fromfile(write_config(tmp_path / 'cfg.py', CASES['iter']))
+    cfg = Config.fromfile(write_config(tmp_path / 'cfg.py', data_root, CASES['iter']))
     cfg.work_dir, cfg.log_level = str(tmp_path / 'work'), 'WARNING'
     cfg.model.backbone.init_cfg = dict(type='Pretrained', checkpoint=str(ckpt),
                                        prefix='backbone.')
@@ -245,7 +245,7 @@ def test_moco_partial_last_batch_fails_before_training(tmp_path, data_root):
     """40 images, batch 16, drop_last=False: the last batch of 8 leaves the queue
     pointer (queue 48) at 40, where the first batch of the next epoch does not fit;
     the run used to fail there, after a whole epoch, with a tensor shape error."""
-    config = write_config(tmp_path / 'cfg.py', CASES['epoch'])
+    config = write_config(tmp_path / 'cfg.py', data_root, CASES['epoch'])
     out = run_fails(train_cmd(config, tmp_path / 'work', '--cfg-options',
                               'train_dataloader.batch_size=16',
                               'train_dataloader.drop_last=False'))
@@ -259,7 +259,7 @@ def test_moco_partial_last_batch_fails_before_training(tmp_path, data_root):
 
 def test_queue_length_not_a_multiple_of_the_batch_fails_before_training(tmp_path,
                                                                         data_root):
-    cfg = Config.fromfile(write_config(tmp_path / 'cfg.py', CASES['epoch']))
+    cfg = Config.fromfile(write_config(tmp_path / 'cfg.py', data_root, CASES['epoch']))
     cfg.work_dir, cfg.log_level = str(tmp_path / 'work'), 'WARNING'
     cfg.train_dataloader.batch_size = 5  # 40 images: 8 whole batches
     with pytest.raises(ValueError, match=r'MoCoV2: the queue `queue` \(model.queue_len='
@@ -276,7 +276,7 @@ def test_batch_larger_than_the_data_set_is_an_error_before_any_save(
     MoCo run used to exit 0 after zero iterations with untrained epoch_*.pth; the
     demo failed in a parameter scheduler with an unrelated assertion."""
     if config == 'moco':  # the tiny MoCo v2 of test_kill_resume on 40 real images
-        path, size, batch = write_config(tmp_path / 'cfg.py',
+        path, size, batch = write_config(tmp_path / 'cfg.py', data_root,
                                          CASES['epoch']), 40, 64
     else:  # 2,000 images
         path, size, batch = str(REPO / 'configs/demo/simclr_resnet18_1xb256-coslr-12e_'

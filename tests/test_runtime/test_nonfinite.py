@@ -49,10 +49,10 @@ class PoisonStatsHook(Hook):
                 runner.model.backbone.bn1.running_var.fill_(float('nan'))
 
 
-def build_runner(tmp_path, runtime_info: bool, interval: int = 1,
+def build_runner(tmp_path, data_root, runtime_info: bool, interval: int = 1,
                  poison: str = '_TestPoisonHook'):
     case = dict(CASES['iter'], interval=2)
-    cfg = Config.fromfile(write_config(tmp_path / 'cfg.py', case))
+    cfg = Config.fromfile(write_config(tmp_path / 'cfg.py', data_root, case))
     cfg.work_dir = str(tmp_path / 'work')
     cfg.log_level = 'WARNING'
     cfg.default_hooks.nonfinite_loss = dict(type='NonFiniteLossHook',
@@ -65,9 +65,9 @@ def build_runner(tmp_path, runtime_info: bool, interval: int = 1,
 
 @pytest.mark.slow
 @pytest.mark.parametrize('runtime_info', [True, False])
-def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path,
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, data_root,
                                                        runtime_info):
-    runner = build_runner(tmp_path, runtime_info)
+    runner = build_runner(tmp_path, data_root, runtime_info)
     with pytest.raises(NonFiniteLossError) as err:
         runner.train()
     msg = str(err.value)
@@ -95,7 +95,7 @@ def test_interval_validation():
 
 
 def test_damaged_state_with_finite_loss_is_never_saved(tmp_path, data_root):
-    runner = build_runner(tmp_path, True, poison='_TestPoisonStatsHook')
+    runner = build_runner(tmp_path, data_root, True, poison='_TestPoisonStatsHook')
     with pytest.raises(NonFiniteStateError) as err:
         runner.train()
     work = tmp_path / 'work'
@@ -121,7 +121,7 @@ def test_divergence_with_finite_losses_leaves_only_good_checkpoints(tmp_path, da
     """The issue's run: lr=1e6 with one-iteration epochs (40 images, batch 40). No
     loss becomes NaN; the old guard let it finish with BN statistics of 1e24+ in
     every checkpoint. Now the save of a diverged state stops the run."""
-    config = write_config(tmp_path / 'cfg.py', CASES['epoch'])
+    config = write_config(tmp_path / 'cfg.py', data_root, CASES['epoch'])
     work = tmp_path / 'work'
     proc = subprocess.run(train_cmd(
         config, work, '--cfg-options', 'optim_wrapper.optimizer.lr=1e6',
@@ -151,7 +151,7 @@ LR_LINE = re.compile(r'Epoch\(train\)\s*\[(\d+)\]\[\s*(\d+)/\s*\d+\]\s+lr: ([0-9
 def test_learning_rate_given_at_resume_takes_effect(tmp_path, data_root):
     """What the advice above says to do: resume with a lower learning rate. mmengine
     restored the checkpoint's optimizer param groups, so the old rate went on."""
-    config = write_config(tmp_path / 'cfg.py', CASES['epoch'])
+    config = write_config(tmp_path / 'cfg.py', data_root, CASES['epoch'])
     straight = run_to_end(train_cmd(config, tmp_path / 'a'))
     ckpt = tmp_path / 'a' / 'epoch_2.pth'
     resumed = run_to_end(train_cmd(config, tmp_path / 'b', '--resume', str(ckpt),

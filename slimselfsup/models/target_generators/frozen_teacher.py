@@ -7,9 +7,10 @@ from mmengine.logging import print_log
 from mmengine.model import BaseModule, revert_sync_batchnorm
 from torch import nn
 
-from slimselfsup.converters import ConversionError, check_keys, keep_prefixes, unwrap_state_dict
 from slimselfsup.registry import MODELS
 from slimselfsup.utils.checkpoint_io import load_checkpoint_file
+from slimselfsup.utils.state_dict import (ConversionError, check_keys, keep_prefixes,
+                                          unwrap_state_dict)
 
 
 @MODELS.register_module()
