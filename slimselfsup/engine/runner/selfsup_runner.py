@@ -41,6 +41,33 @@ def load_from_local(filename: str, map_location=None):
     return torch.load(filename, map_location=map_location)
 
 
+def init_distributed(launcher: str, env_cfg: Optional[Dict] = None) -> None:
+    """Start the process group as the Runner does, for code that runs before or
+    without one (``tools/pipeline.py``'s kNN stage); nothing for ``'none'`` or when
+    it is already started.
+
+    Without CUDA, ``'pytorch'`` (torchrun) starts gloo: mmengine's launcher calls
+    ``torch.cuda.set_device``, which fails there.
+
+    Args:
+        launcher (str): ``'none'``, ``'pytorch'``, ``'slurm'`` or ``'mpi'``.
+        env_cfg (dict, optional): The config's ``env_cfg`` (its ``dist_cfg``).
+    """
+    if launcher == 'none' or is_distributed():
+        return
+    dist_cfg = dict((env_cfg or {}).get('dist_cfg', {}))
+    if launcher == 'pytorch' and not torch.cuda.is_available():
+        kwargs = {}
+        if dist_cfg.get('timeout') is not None:
+            kwargs['timeout'] = datetime.timedelta(seconds=dist_cfg['timeout'])
+        torch_dist.init_process_group(
+            backend='gloo', rank=int(os.environ['RANK']),
+            world_size=int(os.environ['WORLD_SIZE']), **kwargs)
+    else:
+        from mmengine.dist import init_dist
+        init_dist(launcher, **dist_cfg)
+
+
 @RUNNERS.register_module()
 class SelfSupRunner(Runner):
     """The mmengine :class:`~mmengine.runner.Runner` plus a ``mode`` key in
@@ -70,14 +97,7 @@ class SelfSupRunner(Runner):
     def setup_env(self, env_cfg: Dict) -> None:
         if (self.distributed and not is_distributed() and self.launcher == 'pytorch'
                 and not torch.cuda.is_available()):
-            # mmengine's launcher calls torch.cuda.set_device, which fails here.
-            dist_cfg = dict(env_cfg.get('dist_cfg', {}))
-            kwargs = {}
-            if dist_cfg.get('timeout') is not None:
-                kwargs['timeout'] = datetime.timedelta(seconds=dist_cfg['timeout'])
-            torch_dist.init_process_group(
-                backend='gloo', rank=int(os.environ['RANK']),
-                world_size=int(os.environ['WORLD_SIZE']), **kwargs)
+            init_distributed(self.launcher, env_cfg)
         super().setup_env(env_cfg)
 
     def test(self) -> dict:
