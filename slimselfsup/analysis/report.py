@@ -19,7 +19,8 @@ from matplotlib.figure import Figure
 
 from .embedding_map import (UMAP_HINT, plot_embedding_map, tsne_2d, umap_2d,
                             umap_available)
-from .monitors import collapse_problems
+from .monitors import (DEFAULT_MAX_UNIFORMITY, DEFAULT_MIN_EFFECTIVE_RANK,
+                       collapse_problems)
 
 Curve = List[Tuple[float, float]]
 #: Logged keys that are bookkeeping, not training terms.
@@ -173,7 +174,7 @@ def plot_accuracy_vs_flops(rows: List[dict], out: str) -> Optional[str]:
                      if r.get(key) is not None)
         ax.plot([p[0] for p in pts], [p[1] for p in pts], 'o-', label=name)
         for x, y, w in pts:
-            ax.annotate(f'{w:g}', (x, y), textcoords='offset points', xytext=(4, 4),
+            ax.annotate(f'{w}', (x, y), textcoords='offset points', xytext=(4, 4),
                         fontsize=8)
     ax.set_xlabel('MACs (M, backbone + linear classifier)')
     ax.set_ylabel('top-1 (%)')
@@ -325,8 +326,13 @@ def write_report(work_dir: str, ctx: dict) -> dict:
         md.append('| monitor | first | last |\n|---|---|---|\n' + '\n'.join(
             f'| {k} | {v[0][1]:.4g} | {v[-1][1]:.4g} |' for k, v in sorted(monitor.items()))
             + '\n')
+        limits = dict(min_effective_rank=DEFAULT_MIN_EFFECTIVE_RANK,
+                      max_uniformity=DEFAULT_MAX_UNIFORMITY)
+        limits.update(ctx.get('thresholds', {}))
         md.append(('**Collapse warnings:** ' + '; '.join(events) + '\n') if events else
-                  'No collapse warning (thresholds: effective rank, uniformity).\n')
+                  f"No collapse warning (effective rank stayed above "
+                  f"{limits['min_effective_rank']:g}, uniformity below "
+                  f"{limits['max_uniformity']:g}).\n")
 
     # embedding maps
     md.append('## Embedding maps of the test split\n')
@@ -489,4 +495,3 @@ def dump_json(obj, path: str) -> None:
         return str(value)
     with open(path, 'w') as f:
         json.dump(obj, f, indent=1, default=default)
-

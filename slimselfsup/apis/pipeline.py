@@ -49,8 +49,26 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 import torch
 from mmengine.config import Config
+from mmengine.device import get_device
 from mmengine.dist import barrier, broadcast_object_list, get_rank, get_world_size
 from mmengine.logging import MMLogger
+from mmengine.runner import IterBasedTrainLoop, load_checkpoint
+
+from slimselfsup.analysis import slim_complexity
+from slimselfsup.analysis.embedding_map import umap_available
+from slimselfsup.analysis.monitors import (DEFAULT_MAX_UNIFORMITY,
+                                           DEFAULT_MIN_EFFECTIVE_RANK)
+from slimselfsup.analysis.report import dump_json, write_report
+from slimselfsup.analysis.slim_plots import natural_key
+from slimselfsup.engine.hooks.knn_hook import run_at_widths
+from slimselfsup.engine.runner.checkpoint_io import (atomic_write, candidate_checkpoints,
+                                                     find_resumable_checkpoint)
+from slimselfsup.engine.runner.selfsup_runner import init_distributed
+from slimselfsup.evaluation import extract_features, find_knn_hook, knn_result
+from slimselfsup.registry import DATASETS, MODELS, RUNNERS
+from slimselfsup.utils import register_all_modules
+from .cli import apply_train_args, enable_tensorboard
+from .config import _edit_distance, load_config
 
 STAGES = ('pretrain', 'knn', 'linear', 'report')
 RESULT_FILES = {'pretrain': 'pretrain/result.json', 'knn': 'knn/result.json',
@@ -83,7 +101,6 @@ def parse_stages(stages) -> List[str]:
         raise PipelineInputError(f'--stages is empty; give some of {",".join(STAGES)}')
     for name in names:
         if name not in STAGES:
-            from .config import _edit_distance
             close = min(STAGES, key=lambda s: _edit_distance(s, name))
             hint = f" (did you mean '{close}'?)" if _edit_distance(close, name) <= 2 else ''
             raise PipelineInputError(f"unknown stage '{name}' in --stages{hint}; the stages "
@@ -148,8 +165,6 @@ def device_name() -> str:
 
 
 def _atomic_json(obj: dict, path: str) -> None:
-    from slimselfsup.analysis.report import dump_json
-    from slimselfsup.engine.runner.checkpoint_io import atomic_write
     os.makedirs(osp.dirname(path), exist_ok=True)
     atomic_write(path, lambda tmp: dump_json(obj, tmp))
 
@@ -269,11 +284,6 @@ class Pipeline:
     # ----------------------------------------------------------------- preflight
     def prepare(self) -> None:
         """Load and check everything; no stage work. Raises on bad input."""
-        from slimselfsup.engine.runner.selfsup_runner import init_distributed
-        from slimselfsup.registry import MODELS
-        from slimselfsup.utils import register_all_modules
-        from .cli import apply_train_args
-        from .config import load_config
 
         register_all_modules()
         os.makedirs(self.work_dir, exist_ok=True)
@@ -303,10 +313,10 @@ class Pipeline:
             if not self.linear_config:
                 raise PipelineInputError(
                     'stage linear needs --linear-config: the linear-probe config for '
-                    f'this backbone (configs/<method>/benchmarks/*linear*.py; the '
+                    'this backbone (configs/<method>/benchmarks/*linear*.py; the '
                     'switchable probe in configs/slimclr/benchmarks/ for slimmable '
                     'backbones); or leave linear out of --stages')
-            self.linear_cfg = self._linear_config(load_config)
+            self.linear_cfg = self._linear_config()
             self._check_backbone(self.linear_cfg)
         self._check_datasets()  # in smoke mode this also picks the images
         self.pretrain_hash = config_hash(cfg)
@@ -321,7 +331,6 @@ class Pipeline:
         self._check_prerequisites()
 
     def _find_knn_hook(self, cfg: Config) -> Optional[dict]:
-        from slimselfsup.evaluation import find_knn_hook
         try:
             return find_knn_hook(cfg)
         except ValueError as err:
@@ -329,7 +338,7 @@ class Pipeline:
                 raise PipelineInputError(f'stage knn: {err}') from None
             return None
 
-    def _linear_config(self, load_config) -> Config:
+    def _linear_config(self) -> Config:
         lcfg = load_config(self.linear_config, self.linear_cfg_options)
         backbone = lcfg.get('model', {}).get('backbone')
         if backbone is None:
@@ -350,7 +359,6 @@ class Pipeline:
         lcfg.load_from = None
         lcfg.setdefault('runner_type', 'SelfSupRunner')
         if self.tensorboard:
-            from .cli import enable_tensorboard
             enable_tensorboard(lcfg)
         if self.smoke:
             self._smoke_linear(lcfg)
@@ -358,7 +366,6 @@ class Pipeline:
 
     def _check_backbone(self, lcfg: Config) -> None:
         """The probe's backbone must take every pretrained tensor with its shape."""
-        from slimselfsup.registry import MODELS
         bcfg = copy.deepcopy(lcfg.model.backbone)
         prefix = bcfg.pop('init_cfg').get('prefix', 'backbone.')
         try:
@@ -392,10 +399,9 @@ class Pipeline:
     def _check_datasets(self) -> None:
         """Build every evaluation data set the selected stages read (a missing test
         split fails here, before any work)."""
-        from slimselfsup.registry import DATASETS
         needed = []
-        if self.knn_hook is not None and ({'pretrain', 'knn'} & set(self.stages) or
-                                         self.smoke):
+        reads_knn_data = bool({'pretrain', 'knn'} & set(self.stages)) or self.smoke
+        if self.knn_hook is not None and reads_knn_data:
             # the pretraining's KNNHook reads them too, after its first epochs (and
             # --smoke picks their images, which the config hash includes)
             hook_key = f'custom_hooks[KNNHook] of {self.config}'
@@ -455,7 +461,6 @@ class Pipeline:
 
     # --------------------------------------------------------------- smoke mode
     def _smoke_pretrain(self, cfg: Config) -> None:
-        from slimselfsup.registry import DATASETS
         loader = cfg.train_dataloader
         loader.update(batch_size=min(loader.batch_size, SMOKE['batch']), num_workers=0,
                       persistent_workers=False)
@@ -519,10 +524,11 @@ class Pipeline:
             return inputs_hash(config=self.pretrain_hash, checkpoint=ckpt,
                                widths=self.widths)
         if stage == 'linear':
-            return inputs_hash(config=config_hash(self._linear_for_run(pre)),
-                               checkpoint=ckpt)
+            lcfg = self._linear_for_run(pre)
+            # the checkpoint counts by its sha256, not by where the work dir is
+            lcfg.model.backbone.init_cfg.checkpoint = pre.get('checkpoint')
+            return inputs_hash(config=config_hash(lcfg), checkpoint=ckpt)
         files = {s: _read_json(self.path(s)) for s in ('pretrain', 'knn', 'linear')}
-        from slimselfsup.analysis.embedding_map import umap_available
         return inputs_hash(results=files, map_samples=self.map_samples,
                            map_seed=self.map_seed, umap=umap_available(),
                            linear_config=self.linear_config)
@@ -574,7 +580,6 @@ class Pipeline:
 
     def _runner_dir(self, folder: str, inputs: str, cfg: Config, user_resume) -> None:
         """Resume a killed run of the same inputs; move away one of other inputs."""
-        from slimselfsup.engine.runner.checkpoint_io import find_resumable_checkpoint
         marker = osp.join(folder, 'inputs.json')
         if get_rank() == 0:
             old = _read_json(marker)
@@ -593,11 +598,7 @@ class Pipeline:
         cfg.resume, cfg.load_from = resume
 
     def _pretrain(self, inputs: str) -> Optional[dict]:
-        from mmengine.runner import IterBasedTrainLoop
 
-        from slimselfsup.analysis.slim_plots import natural_key
-        from slimselfsup.engine.runner.checkpoint_io import candidate_checkpoints
-        from slimselfsup.registry import RUNNERS
         cfg = copy.deepcopy(self.cfg)
         folder = cfg.work_dir
         self._runner_dir(folder, inputs, cfg, self.resume)
@@ -647,11 +648,6 @@ class Pipeline:
         return osp.join(self.work_dir, 'pretrain', pre['checkpoint'])
 
     def _knn(self, inputs: str) -> Optional[dict]:
-        from mmengine.device import get_device
-        from mmengine.runner import load_checkpoint
-        from slimselfsup.engine.hooks.knn_hook import run_at_widths
-        from slimselfsup.evaluation import extract_features, knn_result
-        from slimselfsup.registry import MODELS, RUNNERS
         cfg, hook = self.cfg, self.knn_hook
         model_cfg = cfg.model.copy()
         if cfg.get('data_preprocessor') is not None:
@@ -711,7 +707,6 @@ class Pipeline:
         return lcfg
 
     def _linear(self, inputs: str) -> Optional[dict]:
-        from slimselfsup.registry import RUNNERS
         pre = self._broadcast(self.results.get('pretrain') or
                               _read_json(self.path('pretrain')))
         lcfg = self._linear_for_run(pre)
@@ -732,9 +727,6 @@ class Pipeline:
     def _report(self, inputs: str) -> Optional[dict]:
         if get_rank() != 0:
             return None
-        from slimselfsup.analysis import slim_complexity
-        from slimselfsup.analysis.report import write_report
-        from slimselfsup.registry import MODELS
         pre = self.results.get('pretrain') or _read_json(self.path('pretrain'))
         knn = self.results.get('knn') or _read_json(self.path('knn'))
         linear = self.results.get('linear') or _read_json(self.path('linear'))
@@ -769,9 +761,9 @@ class Pipeline:
                     resolved_linear_config='configs/linear.py' if linear else None,
                     command=self.command(), git=git_commit(), device=device_name(),
                     date=datetime.datetime.now().isoformat(timespec='seconds'))
+        title = osp.splitext(osp.basename(self.config))[0]
         ctx = dict(
-            title=osp.splitext(osp.basename(self.config))[0] + (' (smoke)' if self.smoke
-                                                                 else ''),
+            title=title + (' (smoke)' if self.smoke else ''),
             meta=meta, stages=stages, pretrain_dir=osp.join(self.work_dir, 'pretrain'),
             knn=knn, linear=linear, knn_unit=(knn or {}).get('unit', 'epoch'),
             complexity=rows, slimmable=self.widths is not None, widths=self.widths,
@@ -782,8 +774,6 @@ class Pipeline:
         return write_report(self.work_dir, ctx)
 
     def _thresholds(self) -> dict:
-        from slimselfsup.analysis.monitors import (DEFAULT_MAX_UNIFORMITY,
-                                                   DEFAULT_MIN_EFFECTIVE_RANK)
         out = dict(min_effective_rank=DEFAULT_MIN_EFFECTIVE_RANK,
                    max_uniformity=DEFAULT_MAX_UNIFORMITY)
         for hook in self.cfg.get('custom_hooks') or []:

@@ -11,7 +11,6 @@ loss of CONFIG's model on ``--batches`` batches of its train loader, on a
 ``--grid x --grid`` grid around the trajectory (keep it small on a CPU).
 """
 import argparse
-import os.path as osp
 from typing import List, Optional
 
 import numpy as np
