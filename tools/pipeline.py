@@ -7,9 +7,9 @@ pretrains CONFIG with the normal Runner, evaluates the final checkpoint with kNN
 (its ``init_cfg`` checkpoint is set for you), and writes ``DIR/report.md`` with
 figures in ``DIR/figures`` and every number in ``DIR/report.json``. A stage whose
 result file is up to date is skipped, so rerunning a killed command continues
-where it stopped. Multi-GPU: ``torchrun --nproc_per_node 8 tools/pipeline.py ...
---launcher pytorch`` (pretraining, kNN and the probe use every rank, the report
-rank 0). See :mod:`slimselfsup.apis.pipeline`.
+where it stopped. Multi-GPU: ``TOOL=tools/pipeline.py bash tools/dist_train.sh CONFIG
+8 --work-dir DIR ...`` (or ``tools/slurm_train.sh``; pretraining, kNN and the probe
+use every rank, the report rank 0). See :mod:`slimselfsup.apis.pipeline`.
 """
 import argparse
 import sys

@@ -26,11 +26,12 @@ unknown stage, a missing test split, a probe whose backbone does not fit the
 pretrained one...) is reported before any work starts; a stage that fails names
 itself, its result file and the command that reruns only it.
 
-Multi-process launches (``tools/dist_train.sh``-style torchrun, ``--launcher
-pytorch``/``slurm``): ``pretrain`` and ``linear`` run DDP on every rank through the
-Runner; ``knn`` extracts features on every rank (sharded, gathered) and rank 0
-writes the result; ``report`` runs on rank 0 only. Skip decisions are taken on
-rank 0 and broadcast, and every stage ends with a barrier.
+Multi-process launches (``TOOL=tools/pipeline.py tools/dist_train.sh`` or
+``tools/slurm_train.sh``, i.e. ``--launcher pytorch``/``slurm``): ``pretrain`` and
+``linear`` run DDP on every rank through the Runner; ``knn`` extracts features on
+every rank (sharded, gathered) and rank 0 writes the result; ``report`` runs on
+rank 0 only. Skip decisions are taken on rank 0 and broadcast, and every stage ends
+with a barrier.
 """
 import argparse
 import copy
@@ -284,12 +285,7 @@ class Pipeline:
     # ----------------------------------------------------------------- preflight
     def prepare(self) -> None:
         """Load and check everything; no stage work. Raises on bad input."""
-
         register_all_modules()
-        os.makedirs(self.work_dir, exist_ok=True)
-        self.logger = MMLogger.get_instance(
-            f'slimselfsup-pipeline-{id(self)}', log_file=osp.join(
-                self.work_dir, 'pipeline.log'), log_level='INFO', file_mode='a')
         cfg = load_config(self.config, self.cfg_options)
         init_distributed(self.launcher, cfg.get('env_cfg'))
         args = argparse.Namespace(
@@ -329,6 +325,10 @@ class Pipeline:
                     'installed: `pip install scikit-learn` (requirements/runtime.txt), '
                     'or leave report out of --stages') from None
         self._check_prerequisites()
+        os.makedirs(self.work_dir, exist_ok=True)
+        self.logger = MMLogger.get_instance(
+            f'slimselfsup-pipeline-{id(self)}', log_file=osp.join(
+                self.work_dir, 'pipeline.log'), log_level='INFO', file_mode='a')
 
     def _find_knn_hook(self, cfg: Config) -> Optional[dict]:
         try:
@@ -579,19 +579,22 @@ class Pipeline:
         return True
 
     def _runner_dir(self, folder: str, inputs: str, cfg: Config, user_resume) -> None:
-        """Resume a killed run of the same inputs; move away one of other inputs."""
+        """Resume a killed run of the same inputs; move a run of other inputs (or any
+        run, with ``--force``) to ``FOLDER.old-<time>`` and start afresh."""
         marker = osp.join(folder, 'inputs.json')
         if get_rank() == 0:
             old = _read_json(marker)
             resumable = osp.isdir(folder) and find_resumable_checkpoint(folder)
             if user_resume is None and resumable:
-                if old is not None and old.get('inputs') == inputs:
+                same = old is not None and old.get('inputs') == inputs
+                if same and not self.force:
                     cfg.resume, cfg.load_from = True, None
                     self.log(f'{folder}: resuming the killed run from its last checkpoint')
                 else:
-                    stale = f'{folder}.stale-{time.strftime("%Y%m%d_%H%M%S")}'
+                    stale = f'{folder}.old-{time.strftime("%Y%m%d_%H%M%S")}'
                     shutil.move(folder, stale)
-                    self.log(f'{folder} held a run of other inputs; moved to {stale}',
+                    why = '--force' if same else 'it held a run of other inputs'
+                    self.log(f'{folder} moved to {stale} ({why}); starting afresh',
                              'warning')
             _atomic_json(dict(inputs=inputs), marker)
         resume = self._broadcast((cfg.get('resume'), cfg.get('load_from')))

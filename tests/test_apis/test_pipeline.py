@@ -319,7 +319,7 @@ def test_linear_stage_without_probe_config_is_an_error(tmp_path, monkeypatch):
         run_pipeline(CONFIG, str(tmp_path / 'w'), stages=['pretrain', 'linear'])
 
 
-def test_two_process_launch_runs_every_stage(pipeline, tmp_path):
+def test_two_process_launch_runs_every_stage(tmp_path):
     """``TOOL=tools/pipeline.py tools/dist_train.sh``: DDP pretraining and probe, kNN
     sharded over both ranks and gathered, the report on rank 0; the kNN numbers equal
     one process's on the same checkpoint."""
@@ -328,7 +328,9 @@ def test_two_process_launch_runs_every_stage(pipeline, tmp_path):
         s.bind(('127.0.0.1', 0))
         port = s.getsockname()[1]
     env = dict(os.environ, TOOL='tools/pipeline.py', PORT=str(port), OMP_NUM_THREADS='1',
-               PYTHONPATH=os.pathsep.join([REPO, os.environ.get('PYTHONPATH', '')]))
+               PYTHONPATH=os.pathsep.join([REPO, os.environ.get('PYTHONPATH', '')]),
+               # dist_train.sh runs `python`: this interpreter
+               PATH=os.pathsep.join([osp.dirname(sys.executable), os.environ['PATH']]))
     proc = subprocess.run(['bash', 'tools/dist_train.sh', CONFIG, '2', '--work-dir', str(work),
                            '--linear-config', LINEAR, '--smoke'], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=1200)
@@ -344,3 +346,34 @@ def test_two_process_launch_runs_every_stage(pipeline, tmp_path):
     _run(copy, '--stages', 'knn', '--force')
     one = json.loads((copy / 'knn' / 'result.json').read_text())
     assert one['per_width'] == two['per_width']
+
+
+def test_plain_model_without_a_probe_reports_what_it_has(tmp_path):
+    """A non-slimmable SimCLR, no --linear-config: the linear stage is left out and
+    the report says so; no per-width figures; monitors, curves and maps are there."""
+    pytest.importorskip('sklearn')
+    config = 'configs/simclr/simclr_resnet18-cifar_1xb512-coslr-200e_cifar10.py'
+    work = tmp_path / 'plain'
+    proc = subprocess.run(
+        [sys.executable, 'tools/pipeline.py', config, '--work-dir', str(work), '--smoke',
+         '--cfg-options', f'train_dataloader.dataset.data_root={DEMO}',
+         f'custom_hooks.0.train_dataloader.dataset.data_root={DEMO}',
+         f'custom_hooks.0.val_dataloader.dataset.data_root={DEMO}'],
+        cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    assert '(no --linear-config: the linear stage is left out)' in proc.stdout + proc.stderr
+    assert not osp.exists(work / 'linear')
+    report = (work / 'report.md').read_text()
+    for section in SECTIONS:
+        assert section in report, section
+    assert 'Linear probe: not run; pass --linear-config' in report
+    assert 'Not a slimmable run' in report
+    table = json.loads((work / 'report.json').read_text())['table']
+    knn = json.loads((work / 'knn' / 'result.json').read_text())
+    assert len(table) == 1 and table[0]['width'] == 1.0
+    assert table[0]['knn_top1'] == knn['per_width']['1.0']['top1']
+    assert table[0]['linear_top1'] is None
+    figures = {osp.basename(p) for p in glob.glob(str(work / 'figures' / '*.png'))}
+    assert {'loss_terms.png', 'learning_rate.png', 'knn_during_training.png', 'monitors.png',
+            'tsne.png'} <= figures
+    assert not figures & {'accuracy_vs_flops.png', 'grad_imbalance.png'}
