@@ -601,7 +601,6 @@ class Pipeline:
         cfg.resume, cfg.load_from = resume
 
     def _pretrain(self, inputs: str) -> Optional[dict]:
-
         cfg = copy.deepcopy(self.cfg)
         folder = cfg.work_dir
         self._runner_dir(folder, inputs, cfg, self.resume)
@@ -610,8 +609,9 @@ class Pipeline:
         runner.train()
         by_epoch = not isinstance(runner.train_loop, IterBasedTrainLoop)
         name = f'epoch_{runner.epoch}.pth' if by_epoch else f'iter_{runner.iter}.pth'
-        if get_rank() == 0 and not osp.isfile(osp.join(folder, name)):
-            # the checkpoint hook did not save the end of training
+        if self._broadcast(not osp.isfile(osp.join(folder, name))):
+            # the checkpoint hook did not save the end of training; every rank calls
+            # it, as the hook does (hooks gather from all ranks before rank 0 saves)
             runner.save_checkpoint(folder, name, by_epoch=by_epoch)
         barrier()
         if get_rank() != 0:

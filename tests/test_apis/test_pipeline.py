@@ -323,6 +323,7 @@ def test_two_process_launch_runs_every_stage(tmp_path):
     """``TOOL=tools/pipeline.py tools/dist_train.sh``: DDP pretraining and probe, kNN
     sharded over both ranks and gathered, the report on rank 0; the kNN numbers equal
     one process's on the same checkpoint."""
+    pytest.importorskip('sklearn')
     work = tmp_path / 'ddp'
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
