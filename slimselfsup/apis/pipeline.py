@@ -223,8 +223,11 @@ class Pipeline:
         self.work_dir = osp.abspath(work_dir)
         self.linear_config = linear_config
         self.explicit_stages = stages is not None
+        self.left_out: List[str] = []
         if stages is None:
             stages = [s for s in STAGES if s != 'linear' or linear_config]
+            if not linear_config:
+                self.left_out.append('linear (no --linear-config)')
         self.stages = parse_stages(stages)
         self.cfg_options = cfg_options
         self.linear_cfg_options = linear_cfg_options
@@ -334,8 +337,11 @@ class Pipeline:
         try:
             return find_knn_hook(cfg)
         except ValueError as err:
-            if 'knn' in self.stages:
+            if 'knn' in self.stages and self.explicit_stages:
                 raise PipelineInputError(f'stage knn: {err}') from None
+            if 'knn' in self.stages:
+                self.stages.remove('knn')
+                self.left_out.append('knn (the config has no KNNHook)')
             return None
 
     def _linear_config(self) -> Config:
@@ -508,9 +514,8 @@ class Pipeline:
     def run(self) -> Dict[str, dict]:
         """Run the selected stages; returns ``{stage: result}``."""
         self.prepare()
-        self.log(f'stages {",".join(self.stages)} in {self.work_dir}' +
-                 ('' if 'linear' in self.stages or self.explicit_stages else
-                  ' (no --linear-config: the linear stage is left out)'))
+        self.log(f'stages {",".join(self.stages)} in {self.work_dir}' + (
+            f' (left out: {", ".join(self.left_out)})' if self.left_out else ''))
         for stage in self.stages:
             self._run_stage(stage)
         return self.results
@@ -666,7 +671,7 @@ class Pipeline:
         kept = {}
 
         def evaluate(width: Optional[float]) -> dict:
-            tag = f' at width {width:g}' if width is not None else ''
+            tag = f' at width {width}' if width is not None else ''
             bank_feats, bank_labels = extract_features(
                 model, bank, f'kNN{tag}: features of the bank ({len(bank.dataset)} images)')
             feats, labels = extract_features(
@@ -674,12 +679,13 @@ class Pipeline:
                 f'({len(queries.dataset)} images)')
             if not kept:
                 kept.update(feats=feats, labels=labels, width=width)
-            classes = len(self.eval_meta.get('classes') or []) or hook.get('num_classes')
+            # as KNNHook: the hook's num_classes, else the bank's class list
+            classes = hook.get('num_classes') or len(
+                getattr(bank.dataset, 'metainfo', {}).get('classes') or []) or None
             return knn_result(bank_feats, bank_labels, feats, labels,
                               k=hook.get('k', 200),
                               temperature=hook.get('temperature', 0.07),
-                              chunk_size=hook.get('chunk_size', 512),
-                              num_classes=hook.get('num_classes') or classes)
+                              chunk_size=hook.get('chunk_size', 512), num_classes=classes)
 
         if self.widths is None:
             per_width = {1.0: evaluate(None)}
@@ -696,7 +702,7 @@ class Pipeline:
             classes=np.asarray(self.eval_meta.get('classes') or []),
             width=np.asarray(kept['width'] if kept['width'] is not None else 1.0))
         for width, res in per_width.items():
-            self.log(f'kNN at width {width:g}: ' + ', '.join(
+            self.log(f'kNN at width {width}: ' + ', '.join(
                 f'{k} {v:.2f}' for k, v in res.items() if k.startswith('top')))
         return dict(widths=self.widths, per_width={str(w): r for w, r in per_width.items()},
                     features='test_features.npz', classes=self.eval_meta.get('classes'),

@@ -362,7 +362,7 @@ def test_plain_model_without_a_probe_reports_what_it_has(tmp_path):
          f'custom_hooks.0.val_dataloader.dataset.data_root={DEMO}'],
         cwd=REPO, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
-    assert '(no --linear-config: the linear stage is left out)' in proc.stdout + proc.stderr
+    assert '(left out: linear (no --linear-config))' in proc.stdout + proc.stderr
     assert not osp.exists(work / 'linear')
     report = (work / 'report.md').read_text()
     for section in SECTIONS:
@@ -378,3 +378,14 @@ def test_plain_model_without_a_probe_reports_what_it_has(tmp_path):
     assert {'loss_terms.png', 'learning_rate.png', 'knn_during_training.png', 'monitors.png',
             'tsne.png'} <= figures
     assert not figures & {'accuracy_vs_flops.png', 'grad_imbalance.png'}
+
+
+def test_knn_stage_without_a_knn_hook_is_an_error(tmp_path, monkeypatch):
+    monkeypatch.chdir(REPO)
+    with pytest.raises(PipelineInputError) as err:
+        run_pipeline(CONFIG, str(tmp_path / 'w'), stages=['pretrain', 'knn'],
+                     cfg_options={'custom_hooks': []})
+    assert str(err.value).startswith(
+        f'stage knn: {CONFIG} has no KNNHook in custom_hooks, so there is no kNN data to '
+        'evaluate on. Add one, e.g.'), str(err.value)
+    assert not osp.exists(tmp_path / 'w')
