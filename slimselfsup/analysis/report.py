@@ -165,7 +165,7 @@ def plot_accuracy_vs_flops(rows: List[dict], out: str) -> Optional[str]:
     """Top-1 (kNN and linear) against MACs, one point per width."""
     series = [(name, key) for name, key in (('kNN', 'knn_top1'), ('linear', 'linear_top1'))
               if any(r.get(key) is not None for r in rows)]
-    if not series or len(rows) < 2:
+    if not series or len(rows) < 2 or any(r['macs_fc'] is None for r in rows):
         return None
     fig = Figure(figsize=(6, 4))
     ax = fig.subplots()
@@ -216,8 +216,10 @@ def markdown_table(rows: List[dict]) -> str:
     lines = ['| width | params (M) | MACs (M) | kNN top-1 | kNN top-5 | linear top-1 | '
              'linear top-5 |', '|---|---|---|---|---|---|---|']
     for r in rows:
-        lines.append(f"| {r['width']} | {r['params_fc'] / 1e6:.2f} | "
-                     f"{r['macs_fc'] / 1e6:.1f} | {_fmt(r['knn_top1'])} | "
+        params = None if r['params_fc'] is None else r['params_fc'] / 1e6
+        macs = None if r['macs_fc'] is None else r['macs_fc'] / 1e6
+        lines.append(f"| {r['width']} | {_fmt(params)} | {_fmt(macs, 1)} | "
+                     f"{_fmt(r['knn_top1'])} | "
                      f"{_fmt(r['knn_top5'])} | {_fmt(r['linear_top1'])} | "
                      f"{_fmt(r['linear_top5'])} |")
     return '\n'.join(lines)
@@ -286,7 +288,7 @@ def write_report(work_dir: str, ctx: dict) -> dict:
               '(`tools/analysis_tools/slim_complexity.py`). kNN: weighted k-nearest '
               'neighbours on frozen features (Wu et al. 2018); linear: the probe of the '
               'linear stage on its test split.\n')
-    for section in ('knn', 'linear'):
+    for section in ('complexity', 'knn', 'linear'):
         if notes.get(section):
             md.append(f'{notes[section]}\n')
     if ctx.get('slimmable'):

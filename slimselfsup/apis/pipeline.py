@@ -745,8 +745,15 @@ class Pipeline:
             or 1000
         bcfg = copy.deepcopy(self.cfg.model.backbone)
         bcfg.pop('init_cfg', None)
-        rows = slim_complexity(MODELS.build(bcfg), widths or [1.0], img_size=img,
-                               num_classes=classes)
+        notes = {}
+        try:
+            rows = slim_complexity(MODELS.build(bcfg), widths or [1.0], img_size=img,
+                                   num_classes=classes)
+        except Exception as err:  # a backbone the counter does not handle
+            rows = [dict(width=float(w), params=None, params_fc=None, macs=None,
+                         macs_fc=None) for w in widths or [1.0]]
+            notes['complexity'] = (f'Parameters and MACs could not be counted for '
+                                   f'{bcfg.get("type")}: {type(err).__name__}: {err}')
         for row in rows:
             row.update(img_size=img, num_classes=classes)
         stages = {}
@@ -756,7 +763,6 @@ class Pipeline:
                 status=self.status.get(stage, 'done earlier' if result else 'not run'),
                 wall_time_s=(result or {}).get('wall_time_s'),
                 file=RESULT_FILES[stage] if result else None)
-        notes = {}
         if knn is None:
             notes['knn'] = ('kNN: not run (the config has no KNNHook, or knn was left out '
                             'of --stages).')
