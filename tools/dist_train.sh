@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Usage: bash tools/dist_train.sh CONFIG GPUS [train.py options]
 # Multi-node: set NNODES, NODE_RANK, MASTER_ADDR, MASTER_PORT on every node.
+# TOOL=tools/pipeline.py runs the whole pipeline instead (pretrain, kNN, probe, report).
 set -e
 CONFIG=$1
 GPUS=$2
@@ -14,4 +15,4 @@ PYTHONPATH="$ROOT:$PYTHONPATH" \
 python -m torch.distributed.run \
     --nnodes="$NNODES" --node_rank="$NODE_RANK" --master_addr="$MASTER_ADDR" \
     --nproc_per_node="$GPUS" --master_port="$PORT" \
-    "$ROOT/tools/train.py" "$CONFIG" --launcher pytorch "${@:3}"
+    "$ROOT/${TOOL:-tools/train.py}" "$CONFIG" --launcher pytorch "${@:3}"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Usage: GPUS=16 bash tools/slurm_train.sh PARTITION JOB_NAME CONFIG [WORK_DIR] [train.py options]
+# TOOL=tools/pipeline.py runs the whole pipeline instead (pretrain, kNN, probe, report).
 set -x
 PARTITION=$1
 JOB_NAME=$2
@@ -22,4 +23,4 @@ srun -p "${PARTITION}" \
     --cpus-per-task="${CPUS_PER_TASK}" \
     --kill-on-bad-exit=1 \
     ${SRUN_ARGS} \
-    python -u "$ROOT/tools/train.py" "${CONFIG}" ${WORK_ARGS} --launcher="slurm" "${@:5}"
+    python -u "$ROOT/${TOOL:-tools/train.py}" "${CONFIG}" ${WORK_ARGS} --launcher="slurm" "${@:5}"

@@ -8,7 +8,7 @@ _base_ = [
 # test images at every width, next to the same widths with random weights. Sized for a
 # few minutes on a 2-core CPU: the ImageNet stem (stride 4) keeps 32 px inputs cheap,
 # and all widths train from the first step (no slow start in so short a run), with
-# SlimCLR's distillation (tau 5, alpha 0.5) and loss weights mode 5 (1.75, 1, 1).
+# SlimCLR's distillation (tau 5, alpha 0.5) and loss weights full_plus_others (1.75, 1, 1).
 widths = (1.0, 0.5, 0.25)
 model = dict(
     slim_start_epoch=0,

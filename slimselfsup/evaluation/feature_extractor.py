@@ -1,5 +1,5 @@
 """Extracting L2-normalised global features and labels from a dataloader."""
-from typing import Sequence, Tuple, Union
+from typing import Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -9,6 +9,8 @@ from mmengine.dist import all_gather, get_world_size
 from mmengine.model import is_model_wrapper
 from torch import Tensor
 from torch.utils.data import DataLoader
+
+from slimselfsup.utils.progress import track
 
 
 def pool_features(feats: Union[Tensor, Sequence[Tensor]]) -> Tensor:
@@ -56,7 +58,9 @@ def _gather_in_sampler_order(local: Tensor, dataset_len: int) -> Tensor:
 
 
 @torch.no_grad()
-def extract_features(model: nn.Module, dataloader: DataLoader) -> Tuple[Tensor, Tensor]:
+def extract_features(model: nn.Module, dataloader: DataLoader,
+                     progress: Optional[str] = 'extracting features'
+                     ) -> Tuple[Tensor, Tensor]:
     """Extract L2-normalised global features and labels of a whole dataset.
 
     Each batch goes through ``model.data_preprocessor(data, False)`` and
@@ -73,6 +77,9 @@ def extract_features(model: nn.Module, dataloader: DataLoader) -> Tuple[Tensor, 
     Args:
         model (nn.Module): The model, possibly wrapped (e.g. by DDP).
         dataloader (DataLoader): Loader of single-view samples with ``gt_label``.
+        progress (str, optional): Show progress with this description on rank 0
+            (:func:`~slimselfsup.utils.progress.track`); None for none. Defaults to
+            ``'extracting features'``.
 
     Returns:
         tuple[Tensor, Tensor]: Features ``(N, C)`` (float32) and labels ``(N,)``
@@ -90,7 +97,8 @@ def extract_features(model: nn.Module, dataloader: DataLoader) -> Tuple[Tensor, 
     model.eval()
     feats, labels = [], []
     try:
-        for data in dataloader:
+        batches = dataloader if progress is None else track(dataloader, progress)
+        for data in batches:
             data = model.data_preprocessor(data, False)
             inputs, samples = data['inputs'], data.get('data_samples')
             if isinstance(inputs, (list, tuple)):  # multi-view pipeline: 1st view

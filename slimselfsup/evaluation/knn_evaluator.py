@@ -2,10 +2,32 @@
 from typing import Optional
 
 import torch.nn as nn
+from torch import Tensor
 from torch.utils.data import DataLoader
 
 from .feature_extractor import extract_features
 from .functional import knn_accuracy
+
+KNN_HOOK_EXAMPLE = """custom_hooks = [
+    dict(type='KNNHook',
+         train_dataloader=knn_train_dataloader,  # labelled bank, test pipeline
+         val_dataloader=knn_val_dataloader,      # labelled queries
+         interval=10, k=200, temperature=0.07)
+]"""
+
+
+def find_knn_hook(cfg) -> dict:
+    """The config's ``KNNHook`` entry of ``custom_hooks``, or a clear error."""
+    for hook in cfg.get('custom_hooks') or []:
+        hook_type = hook.get('type')
+        name = hook_type if isinstance(hook_type, str) else getattr(
+            hook_type, '__name__', '')
+        if name.split('.')[-1] == 'KNNHook':
+            return hook
+    raise ValueError(
+        f'{cfg.filename} has no KNNHook in custom_hooks, so there is no kNN data '
+        f'to evaluate on. Add one, e.g.\n{KNN_HOOK_EXAMPLE}\n(see '
+        'configs/_base_/datasets/cifar10_bs256_knn.py for the CIFAR-10 loaders).')
 
 
 def _dataset_num_classes(dataloader: DataLoader) -> Optional[int]:
@@ -42,19 +64,48 @@ def knn_evaluate(model: nn.Module,
         dict: ``top1`` (and ``top5`` with >= 5 classes) in percent, plus ``k`` (as
         used), ``temperature``, ``num_train``, ``num_val`` and ``num_classes``.
     """
-    train_feats, train_labels = extract_features(model, train_dataloader)
-    val_feats, val_labels = extract_features(model, val_dataloader)
+    train_feats, train_labels = extract_features(
+        model, train_dataloader, f'kNN: features of the bank ({_size(train_dataloader)})')
+    val_feats, val_labels = extract_features(
+        model, val_dataloader, f'kNN: features of the queries ({_size(val_dataloader)})')
     if num_classes is None:
         num_classes = _dataset_num_classes(train_dataloader)
+    return knn_result(train_feats, train_labels, val_feats, val_labels, k=k,
+                      temperature=temperature, chunk_size=chunk_size,
+                      num_classes=num_classes)
+
+
+def knn_result(train_feats: Tensor, train_labels: Tensor, val_feats: Tensor,
+               val_labels: Tensor, k: int = 200, temperature: float = 0.07,
+               chunk_size: int = 512, num_classes: Optional[int] = None) -> dict:
+    """The result dict of :func:`knn_evaluate` from features already extracted.
+
+    Args:
+        train_feats, train_labels, val_feats, val_labels (Tensor): Output of
+            :func:`extract_features` for the bank and the queries.
+        k, temperature, chunk_size: As in :func:`knn_evaluate`.
+        num_classes (int, optional): Defaults to None, meaning one more than the
+            largest label.
+
+    Returns:
+        dict: See :func:`knn_evaluate`.
+    """
     if num_classes is None:
         num_classes = max(int(train_labels.max()), int(val_labels.max())) + 1
     result = knn_accuracy(train_feats, train_labels, val_feats, val_labels,
                           num_classes=num_classes, k=k, temperature=temperature,
-                          chunk_size=chunk_size)
+                          chunk_size=chunk_size, progress='kNN: classifying')
     result.update(k=min(k, train_feats.size(0)), temperature=temperature,
                   num_train=train_feats.size(0), num_val=val_feats.size(0),
                   num_classes=num_classes)
     return result
+
+
+def _size(dataloader: DataLoader) -> str:
+    try:
+        return f'{len(dataloader.dataset)} images'
+    except TypeError:
+        return 'unsized'
 
 
 def format_knn_result(result: dict) -> str:

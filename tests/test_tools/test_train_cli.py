@@ -1,7 +1,9 @@
 """tools/train.py folds its command-line options into the config as mmpretrain's."""
 import importlib.util
 import os.path as osp
+import sys
 
+import pytest
 import torch
 from realdata import REPO
 
@@ -42,3 +44,23 @@ def test_amp_keeps_a_configured_mixed_precision_wrapper(monkeypatch):
     assert cfg.optim_wrapper.type == 'BF16OptimWrapper'
     assert (cfg.resume, cfg.load_from) == (True, 'x.pth')
     assert cfg.work_dir.endswith(osp.splitext(osp.basename(GPU_CFG))[0])
+
+
+def test_tensorboard_option_adds_the_backend(monkeypatch):
+    train = load_train()
+    monkeypatch.setattr('sys.argv', ['train.py', CFG, '--tensorboard'])
+    cfg = train.merge_args(load_config(CFG), train.parse_args())
+    types = [b['type'] for b in cfg.visualizer.vis_backends]
+    assert types == ['LocalVisBackend', 'TensorboardVisBackend']
+    # applied twice (tools/pipeline.py on a config that already has it): still once
+    cfg = train.merge_args(cfg, train.parse_args())
+    assert [b['type'] for b in cfg.visualizer.vis_backends].count('TensorboardVisBackend') == 1
+
+
+def test_tensorboard_option_without_the_package_says_how_to_install(monkeypatch):
+    train = load_train()
+    monkeypatch.setitem(sys.modules, 'tensorboard', None)  # `import tensorboard` fails
+    monkeypatch.setattr('sys.argv', ['train.py', CFG, '--tensorboard'])
+    with pytest.raises(ImportError, match=r'--tensorboard needs the tensorboard package: '
+                       r'`pip install tensorboard`'):
+        train.merge_args(load_config(CFG), train.parse_args())

@@ -12,23 +12,15 @@ import os
 import os.path as osp
 import time
 
-from mmengine.config import Config
 from mmengine.device import get_device
 from mmengine.dist import get_rank, init_dist
 from mmengine.runner import Runner, load_checkpoint
 
 import slimselfsup  # noqa: F401
 from slimselfsup.apis import add_runtime_args, load_config, parse_runtime_args
-from slimselfsup.evaluation import format_knn_result, knn_evaluate
+from slimselfsup.evaluation import find_knn_hook, format_knn_result, knn_evaluate
 from slimselfsup.registry import MODELS
 from slimselfsup.utils import register_all_modules
-
-KNN_HOOK_EXAMPLE = """custom_hooks = [
-    dict(type='KNNHook',
-         train_dataloader=knn_train_dataloader,  # labelled bank, test pipeline
-         val_dataloader=knn_val_dataloader,      # labelled queries
-         interval=10, k=200, temperature=0.07)
-]"""
 
 
 def parse_args() -> argparse.Namespace:
@@ -46,20 +38,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--non-strict', action='store_true',
                         help='allow missing/unexpected keys in the checkpoint')
     return parse_runtime_args(add_runtime_args(parser))
-
-
-def find_knn_hook(cfg: Config) -> dict:
-    """The config's ``KNNHook`` entry of ``custom_hooks``, or a clear error."""
-    for hook in cfg.get('custom_hooks') or []:
-        hook_type = hook.get('type')
-        name = hook_type if isinstance(hook_type, str) else getattr(
-            hook_type, '__name__', '')
-        if name.split('.')[-1] == 'KNNHook':
-            return hook
-    raise ValueError(
-        f'{cfg.filename} has no KNNHook in custom_hooks, so there is no kNN data '
-        f'to evaluate on. Add one, e.g.\n{KNN_HOOK_EXAMPLE}\n(see '
-        'configs/_base_/datasets/cifar10_bs256_knn.py for the CIFAR-10 loaders).')
 
 
 def format_table(result: dict) -> str:

@@ -11,42 +11,14 @@ loss of CONFIG's model on ``--batches`` batches of its train loader, on a
 ``--grid x --grid`` grid around the trajectory (keep it small on a CPU).
 """
 import argparse
-import os
-import os.path as osp
-import re
 from typing import List, Optional
 
-import matplotlib
+import numpy as np
+import torch
 
-matplotlib.use('Agg')
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from mmengine.runner.checkpoint import _load_checkpoint  # noqa: E402
-
-from slimselfsup.analysis.trajectory import (evaluate_grid, project, slice_state,  # noqa: E402
-                                             trajectory_pca, unslice_direction)
-
-
-def natural_key(path: str) -> list:
-    """Sort ``epoch_2`` before ``epoch_10``."""
-    return [int(t) if t.isdigit() else t for t in re.split(r'(\d+)', osp.basename(path))]
-
-
-def load_state(path: str) -> dict:
-    """The (CPU) state dict of an mmengine checkpoint or a bare state dict."""
-    ckpt = _load_checkpoint(path, map_location='cpu')
-    return ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else ckpt
-
-
-def select(state: dict, prefix: str) -> dict:
-    """Floating tensors of ``state`` whose key starts with ``prefix``."""
-    out = {k: v for k, v in state.items() if k.startswith(prefix)
-           and torch.is_tensor(v) and v.is_floating_point()}
-    if not out:
-        raise KeyError(f'no floating tensor with prefix {prefix!r}; keys start with '
-                       f'{sorted({k.split(".")[0] for k in state})}')
-    return out
+from slimselfsup.analysis.slim_plots import (load_state, natural_key, plot_trajectory, select,
+                                             trajectory_xy)
+from slimselfsup.analysis.trajectory import evaluate_grid, unslice_direction
 
 
 def loss_fn(config: str, full_state: dict, batches: int, width: Optional[float]):
@@ -113,15 +85,9 @@ def main(argv: Optional[List[str]] = None) -> dict:
     full_final = load_state(args.final)
     final = select(full_final, args.prefix)
     states = [select(load_state(p), args.prefix) for p in paths]
-    if args.width is not None:
-        final_s = slice_state(final, args.width)
-        states = [slice_state(s, args.width) for s in states]
-    else:
-        final_s = final
-    (d1, d2), ratio = trajectory_pca(states, final_s)
-    xy = np.array([project(s, final_s, d1, d2) for s in states])
-
-    fig, ax = plt.subplots(figsize=(6, 5))
+    traj = trajectory_xy(states, final, args.width)
+    xy, ratio = traj['coords'], traj['ratio']
+    d1, d2 = traj['directions']
     result = dict(coords=xy, ratio=ratio, paths=paths)
     if args.landscape:
         span = np.ptp(xy, axis=0)
@@ -132,23 +98,8 @@ def main(argv: Optional[List[str]] = None) -> dict:
             d1, d2 = unslice_direction(d1, final), unslice_direction(d2, final)
         fn = loss_fn(args.landscape, full_final, args.batches, args.width)
         values = evaluate_grid(fn, {**full_final}, d1, d2, xs, ys)
-        contour = ax.contourf(xs, ys, values, levels=10, cmap='viridis', alpha=0.6)
-        fig.colorbar(contour, ax=ax, label='training loss')
         result['landscape'] = dict(xs=xs, ys=ys, values=values)
-    ax.plot(xy[:, 0], xy[:, 1], 'o-', color='tab:red', markersize=4)
-    for (x, y), p in zip(xy, paths):
-        nums = re.findall(r'\d+', osp.basename(p))
-        ax.annotate(nums[-1] if nums else '', (x, y), fontsize=7)
-    ax.plot([0], [0], '*', color='k', markersize=12, label='final')
-    ax.set_xlabel(f'1st PCA component ({100 * ratio[0]:.1f}%)')
-    ax.set_ylabel(f'2nd PCA component ({100 * ratio[1]:.1f}%)')
-    width = f', width {args.width:g}' if args.width is not None else ''
-    ax.set_title(f'Optimisation trajectory{width}')
-    ax.legend()
-    fig.tight_layout()
-    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    fig.savefig(args.out, dpi=100)
-    plt.close(fig)
+    plot_trajectory(xy, ratio, paths, args.out, args.width, result.get('landscape'))
     print(f'saved {args.out} (explained variance {ratio[0]:.3f}, {ratio[1]:.3f})')
     return result
 

@@ -32,6 +32,7 @@ if REPO_ROOT not in sys.path:
 
 from slimselfsup.datasets.lmdb_dataset import (LMDB_FORMAT, META_KEY, PROGRESS_KEY,  # noqa: E402
                                                open_lmdb, read_image_file, record_digest)
+from slimselfsup.utils.progress import track  # noqa: E402
 
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff',
                   '.webp')
@@ -71,7 +72,7 @@ def build_manifest(out: str, classes: List[str],
     entries = []
     try:
         with env.begin(write=False) as txn:
-            for key, label in samples:
+            for key, label in track(samples, f'folder2lmdb: checking {out}'):
                 value = txn.get(key.encode())
                 if value is None:
                     raise KeyError(f'key {key!r} missing from {out!r} after '
@@ -141,7 +142,8 @@ def convert(src: str, out: str, workers: int = 4, commit_every: int = 1000,
                       else map(read_image_file, todo))
             txn = env.begin(write=True)
             try:
-                for key, value in reader:
+                for key, value in track(reader, f'folder2lmdb: {src} -> {out}',
+                                        total=len(todo)):
                     txn.put(key.encode(), value)
                     done += 1
                     if done % commit_every == 0 or done == len(samples):
@@ -194,14 +196,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     """Convert and print a summary."""
     args = parse_args(argv)
     start = time.perf_counter()
-
-    def progress(done: int, total: int) -> None:
-        print(f'committed {done}/{total}', flush=True)
-
-    try:
+    try:  # progress with an ETA comes from track() inside convert()
         manifest = convert(args.src, args.out, workers=args.workers,
                            commit_every=args.commit_every, check=not args.no_check,
-                           overwrite=args.overwrite, on_commit=progress)
+                           overwrite=args.overwrite)
     except (FileNotFoundError, ValueError) as exc:
         sys.exit(f'folder2lmdb.py: error: {exc}')
     size = osp.getsize(osp.join(args.out, 'data.mdb')) / 2**20

@@ -30,6 +30,7 @@ from folder2lmdb import IMG_EXTENSIONS, scan_folder  # noqa: E402
 
 from slimselfsup.datasets.mxrecord_dataset import pack_image_record  # noqa: E402
 from slimselfsup.datasets.mxrecord_dataset import write_record
+from slimselfsup.utils.progress import track  # noqa: E402
 
 
 def convert(src: str, prefix: str) -> int:
@@ -40,7 +41,7 @@ def convert(src: str, prefix: str) -> int:
     tmp = {ext: p + '.tmp' for ext, p in paths.items()}
     with open(tmp['rec'], 'wb') as rec, open(tmp['idx'], 'w') as idx, \
             open(tmp['lst'], 'w') as lst:
-        for i, (key, label) in enumerate(samples):
+        for i, (key, label) in enumerate(track(samples, f'folder2rec: {src} -> {prefix}')):
             with open(osp.join(src, key), 'rb') as f:
                 payload = pack_image_record(float(label), f.read(), record_id=i)
             offset = write_record(rec, payload)

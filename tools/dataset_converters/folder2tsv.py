@@ -19,6 +19,12 @@ import os.path as osp
 import sys
 from typing import List, Tuple
 
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
+
+from slimselfsup.utils.progress import track  # noqa: E402
+
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff',
                   '.webp')
 
@@ -59,7 +65,7 @@ def folder2tsv(src: str, out: str) -> int:
     tmp = f'.tmp{os.getpid()}'
     with open(out + tmp, 'wb') as tsv, open(stem + '.lineidx' + tmp, 'w') as idx:
         pos = 0
-        for rel, label in samples:
+        for rel, label in track(samples, f'folder2tsv: {src} -> {out}'):
             with open(osp.join(src, rel), 'rb') as f:
                 data = base64.b64encode(f.read())
             line = b'\t'.join([rel.encode('utf-8'), str(label).encode(), data]) + b'\n'

@@ -25,6 +25,7 @@ if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
 from slimselfsup.datasets.cifar_tensor import PACK_FORMAT  # noqa: E402
+from slimselfsup.utils.progress import track  # noqa: E402
 
 
 def pack(src: str, out: str, splits: Sequence[str] = ('train', 'test')) -> str:
@@ -40,12 +41,13 @@ def pack(src: str, out: str, splits: Sequence[str] = ('train', 'test')) -> str:
         if classes is not None and names != classes:
             raise ValueError(f'split {split!r} has classes {names}, not {classes}')
         classes = names
+        files = [(label, osp.join(folder, cls, name)) for label, cls in enumerate(names)
+                 for name in sorted(os.listdir(osp.join(folder, cls)))]
         blobs, labels = [], []
-        for label, cls in enumerate(names):
-            for name in sorted(os.listdir(osp.join(folder, cls))):
-                with open(osp.join(folder, cls, name), 'rb') as f:
-                    blobs.append(f.read())
-                labels.append(label)
+        for label, path in track(files, f'pack_cifar_for_gpu: {folder}'):
+            with open(path, 'rb') as f:
+                blobs.append(f.read())
+            labels.append(label)
         arrays[f'{split}_bytes'] = np.frombuffer(b''.join(blobs), np.uint8)
         arrays[f'{split}_offsets'] = np.cumsum([0] + [len(b) for b in blobs])
         arrays[f'{split}_labels'] = np.asarray(labels, np.int16)

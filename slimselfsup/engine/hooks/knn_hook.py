@@ -1,5 +1,5 @@
 """Monitoring self-supervised pretraining with a weighted kNN classifier."""
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
@@ -166,23 +166,44 @@ class KNNHook(Hook):
 
     def _knn_per_width(self, model: nn.Module) -> Dict[float, dict]:
         """kNN at every width of :attr:`widths`; every module's width is restored."""
-        module = model.module if is_model_wrapper(model) else model
-        saved = _width_state(module)
-        if not any(isinstance(m, SlimmableMixin) for m, _ in saved):
-            raise TypeError(f'KNNHook(widths={list(self.widths)}) needs a model with '
-                            f'slimmable layers; {type(module).__name__} has none')
-        results = {}
-        try:
-            for width in self.widths:
-                if callable(getattr(module, 'set_width', None)):
-                    module.set_width(width)
-                else:
-                    set_width(module, width)
-                results[width] = self._knn(model)
-        finally:
-            for m, width in saved:
-                m.width = width
-        return results
+        return run_at_widths(model, self.widths, lambda width: self._knn(model),
+                             f'KNNHook(widths={list(self.widths)})')
+
+
+def run_at_widths(model: nn.Module, widths: Sequence[float], fn: Callable[[float], Any],
+                  who: str = 'evaluation per width') -> Dict[float, Any]:
+    """``fn(width)`` with ``model`` (possibly wrapped) set to each width in turn.
+
+    The model's own ``set_width`` is used when it has one (SlimCLR algorithms keep
+    their momentum encoder at full width), else :func:`set_width` on every
+    slimmable module; every module's width is restored afterwards.
+
+    Args:
+        model (nn.Module): A model with slimmable layers.
+        widths (Sequence[float]): The widths.
+        fn (Callable[[float], Any]): Called once per width.
+        who (str): Named in the error for a model without slimmable layers.
+
+    Returns:
+        dict: ``{width: fn(width)}``.
+    """
+    module = model.module if is_model_wrapper(model) else model
+    saved = _width_state(module)
+    if not any(isinstance(m, SlimmableMixin) for m, _ in saved):
+        raise TypeError(f'{who} needs a model with slimmable layers; '
+                        f'{type(module).__name__} has none')
+    results = {}
+    try:
+        for width in widths:
+            if callable(getattr(module, 'set_width', None)):
+                module.set_width(width)
+            else:
+                set_width(module, width)
+            results[float(width)] = fn(float(width))
+    finally:
+        for m, width in saved:
+            m.width = width
+    return results
 
 
 def _width_state(model: nn.Module) -> List[Tuple[nn.Module, float]]:

@@ -9,6 +9,7 @@ import datetime
 import os
 from typing import Dict, Optional
 
+import torch
 import torch.distributed as torch_dist
 from mmengine.model import MMDistributedDataParallel, revert_sync_batchnorm
 from mmengine.registry import MODEL_WRAPPERS
@@ -24,6 +25,24 @@ def init_gloo_process_group(env_cfg: Dict) -> None:
         kwargs['timeout'] = datetime.timedelta(seconds=dist_cfg['timeout'])
     torch_dist.init_process_group(backend='gloo', rank=int(os.environ['RANK']),
                                   world_size=int(os.environ['WORLD_SIZE']), **kwargs)
+
+
+def init_distributed(launcher: str, env_cfg: Optional[Dict] = None) -> None:
+    """Start the process group as the Runner does, for code that runs before or
+    without one (``tools/pipeline.py``'s kNN stage); nothing for ``'none'`` or when
+    it is already started. Without CUDA, ``'pytorch'`` (torchrun) starts gloo.
+
+    Args:
+        launcher (str): ``'none'``, ``'pytorch'``, ``'slurm'`` or ``'mpi'``.
+        env_cfg (dict, optional): The config's ``env_cfg`` (its ``dist_cfg``).
+    """
+    if launcher == 'none' or (torch_dist.is_available() and torch_dist.is_initialized()):
+        return
+    if launcher == 'pytorch' and not torch.cuda.is_available():
+        init_gloo_process_group(env_cfg or {})
+    else:
+        from mmengine.dist import init_dist
+        init_dist(launcher, **dict((env_cfg or {}).get('dist_cfg', {})))
 
 
 def wrap_cpu_ddp(model: nn.Module, model_wrapper_cfg: Optional[Dict],

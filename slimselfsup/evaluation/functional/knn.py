@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from slimselfsup.utils.progress import track
+
 #: Test rows per similarity matmul. ``chunk_size`` is rounded up to a multiple of it.
 SIM_BLOCK_ROWS = 64
 
@@ -55,7 +57,8 @@ def knn_classify(train_feats: Tensor,
                  num_classes: int,
                  k: int = 200,
                  temperature: float = 0.07,
-                 chunk_size: int = 512) -> Tensor:
+                 chunk_size: int = 512,
+                 progress: Optional[str] = None) -> Tensor:
     """Score every test feature by a weighted vote of its k nearest training features.
 
     Features are L2-normalised, so similarity is cosine similarity. Each of the ``k``
@@ -78,6 +81,9 @@ def knn_classify(train_feats: Tensor,
             Defaults to 0.07.
         chunk_size (int): Test features handled per step, rounded up to a multiple
             of :data:`SIM_BLOCK_ROWS` (64). Defaults to 512.
+        progress (str, optional): Show progress over the chunks with this
+            description (:func:`~slimselfsup.utils.progress.track`). Defaults to
+            None (quiet).
 
     Returns:
         Tensor: Class scores ``(num_test, num_classes)`` in float32, on the device
@@ -98,7 +104,8 @@ def knn_classify(train_feats: Tensor,
     num_test = test_feats.size(0)
     chunk_size = -(-chunk_size // SIM_BLOCK_ROWS) * SIM_BLOCK_ROWS
     scores = bank.new_zeros(num_test, num_classes)
-    for start in range(0, num_test, chunk_size):
+    starts = range(0, num_test, chunk_size)
+    for start in (starts if progress is None else track(starts, progress)):
         chunk = F.normalize(test_feats[start:start + chunk_size].to(device).float(),
                             dim=1)
         sim = bank.new_empty(chunk.size(0), num_train)
@@ -123,7 +130,8 @@ def knn_accuracy(train_feats: Tensor,
                  k: int = 200,
                  temperature: float = 0.07,
                  chunk_size: int = 512,
-                 topk: Optional[Sequence[int]] = None) -> Dict[str, float]:
+                 topk: Optional[Sequence[int]] = None,
+                 progress: Optional[str] = None) -> Dict[str, float]:
     """Top-k accuracy (in percent) of the weighted kNN classifier of
     :func:`knn_classify`.
 
@@ -141,6 +149,7 @@ def knn_accuracy(train_feats: Tensor,
         topk (Sequence[int], optional): Which top-k accuracies to report.
             Defaults to None, meaning ``(1, 5)``, or ``(1,)`` when there are fewer
             than 5 classes.
+        progress (str, optional): See :func:`knn_classify`. Defaults to None.
 
     Returns:
         dict[str, float]: ``{'top1': ..., 'top5': ...}``, percentages in [0, 100].
@@ -165,7 +174,8 @@ def knn_accuracy(train_feats: Tensor,
                          f'classes, got num_classes={num_classes}')
 
     scores = knn_classify(train_feats, train_labels, test_feats, num_classes, k=k,
-                          temperature=temperature, chunk_size=chunk_size)
+                          temperature=temperature, chunk_size=chunk_size,
+                          progress=progress)
     ranked = scores.topk(max(topk), dim=1).indices
     hits = ranked == test_labels.to(ranked.device, torch.long).unsqueeze(1)
     return {
