@@ -7,7 +7,11 @@ from mmengine.logging import print_log
 from mmengine.model import BaseModule, revert_sync_batchnorm
 from torch import nn
 
-from slimselfsup.converters import ConversionError, check_keys, keep_prefixes, unwrap_state_dict
+# modules, not the package: the package imports every converter, and `slimclr`
+# imports the models (a cycle when the converters are imported first)
+from slimselfsup.converters.describe import describe_state
+from slimselfsup.converters.registry import (ConversionError, check_keys, keep_prefixes,
+                                             unwrap_state_dict)
 from slimselfsup.registry import MODELS
 from slimselfsup.utils.checkpoint_io import load_checkpoint_file
 
@@ -146,8 +150,10 @@ class FrozenTeacher(BaseModule):
 
         Raises:
             FileNotFoundError: ``path`` does not exist.
-            ConversionError: The keys do not match; the message names the missing
-                and unexpected ones, and how to get a checkpoint that fits.
+            ConversionError: The keys or shapes do not match; the message names the
+                missing and unexpected keys (or the shapes), the network the
+                checkpoint holds and the one the config builds, and how to get a
+                checkpoint that fits.
         """
         if not osp.isfile(path):
             raise FileNotFoundError(f'{self.name} checkpoint {path!r} ({self.given_as}) '
@@ -157,11 +163,20 @@ class FrozenTeacher(BaseModule):
             else (self.prefix, )
         if any(roots):
             state = keep_prefixes(state, roots, strip=self.prefix)
+        expected = self.model.state_dict()
+        what = f'{self.name} checkpoint {path}'
         try:
-            check_keys(state, self.model.state_dict().keys(),
-                       f'{self.name} checkpoint {path}')
+            check_keys(state, expected.keys(), what)
+            shapes = [f'{k} {tuple(state[k].shape)} vs {tuple(v.shape)}'
+                      for k, v in expected.items() if state[k].shape != v.shape]
+            if shapes:
+                raise ConversionError(f'{what} does not match: shapes (checkpoint vs '
+                                      f'config) differ: {shapes[:5]} ({len(shapes)})')
         except ConversionError as err:
-            raise ConversionError(f'{err}. {self.hint}'.rstrip()) from None
+            raise ConversionError(
+                f'{err}. The checkpoint holds {describe_state(state)}; the config '
+                f'builds {describe_state(expected)} as the {self.name}. '
+                f'{self.hint}'.rstrip()) from None
         self.model.load_state_dict(state, strict=True)
 
     def extra_repr(self) -> str:
