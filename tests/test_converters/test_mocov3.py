@@ -6,62 +6,17 @@ from pathlib import Path
 import pytest
 import timm
 import torch
+from tinyruns import VIT, layer_outputs, save_run, trained_mocov3
 from torch import nn
 
-from slimselfsup.apis import load_config
 from slimselfsup.converters import ConversionError, convert
 from slimselfsup.registry import MODELS
 
 REPO = Path(__file__).resolve().parents[2]
-MOCOV3_VIT_S = REPO / 'configs/mocov3/mocov3_vit-small-p16_16xb256-amp-coslr-300e_in1k.py'
-ARCH = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
-#: The ViT of the tiny MoCo v3 run, as a TEC base model builds it.
-VIT = dict(type='VisionTransformer', arch=ARCH, img_size=32, patch_size=8, out_type='raw')
 _spec = importlib.util.spec_from_file_location('convert_ckpt',
                                                REPO / 'tools' / 'convert_ckpt.py')
 convert_ckpt = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(convert_ckpt)
-
-
-def trained_mocov3(images: torch.Tensor) -> nn.Module:
-    """The shipped MoCo v3 ViT-S recipe shrunk to a 2-layer ViT on 32x32 images, after
-    two SGD steps on real images (so base and momentum encoders differ)."""
-    torch.manual_seed(0)
-    model = load_config(str(MOCOV3_VIT_S)).model
-    model.backbone.update(arch=ARCH, img_size=32, patch_size=8)
-    model.neck.update(in_channels=32, hid_channels=16, out_channels=8,
-                      norm_cfg=dict(type='BN1d'))
-    model.predictor.update(in_channels=8, hid_channels=16, out_channels=8,
-                           norm_cfg=dict(type='BN1d'))
-    model = MODELS.build(model)
-    model.init_weights()
-    optim = torch.optim.SGD(model.parameters(), lr=0.05)
-    views = [(images - 0.5) / 0.25, (images.flip(-1) - 0.5) / 0.25]
-    for _ in range(2):
-        optim.zero_grad()
-        model.loss(views, [])['loss'].backward()
-        optim.step()
-    model.eval()
-    return model
-
-
-def save_run(model: nn.Module, path: Path) -> Path:
-    """``model`` saved as mmengine's CheckpointHook does (state next to the weights)."""
-    torch.save(dict(meta=dict(epoch=1, iter=2), state_dict=model.state_dict(),
-                    message_hub=dict(log_scalars={})), path)
-    return path
-
-
-def layer_outputs(vit: nn.Module, x: torch.Tensor) -> list:
-    """Every transformer layer's output and the final output of ``vit`` on ``x``."""
-    outs = []
-    hooks = [layer.register_forward_hook(lambda m, i, o: outs.append(o))
-             for layer in vit.layers]
-    with torch.no_grad():
-        final = vit(x)[0]
-    for hook in hooks:
-        hook.remove()
-    return outs + [final]
 
 
 def plain_vit(state: dict) -> nn.Module:
