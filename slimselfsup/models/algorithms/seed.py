@@ -74,7 +74,7 @@ class SEED(BaseSelfSupervisor):
         target_generator = dict(
             type='FrozenTeacher', model=teacher, checkpoint=teacher_ckpt,
             in_checkpoint=True, required=True, name='SEED teacher',
-            given_as='model.teacher_ckpt', hint=TEACHER_HINT)
+            given_as='model.teacher_ckpt', hint=TEACHER_HINT, model_given_as='model.teacher')
         super().__init__(backbone=backbone, neck=neck, head=head,
                          target_generator=target_generator,
                          data_preprocessor=data_preprocessor, init_cfg=init_cfg)
