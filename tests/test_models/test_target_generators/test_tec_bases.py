@@ -128,3 +128,43 @@ def test_an_unknown_or_failing_converter_is_named(tmp_path, real_images):
             r"converter 'mocov3-vit': MoCo v3 base encoder does not match: missing keys "
             r"\[\] \(0\), unexpected keys \['cls_token_mlp.fc1.bias'.*tec-finetune")):
         shipped_generator(MOCOV3_BASE, run)
+
+
+@pytest.mark.slow
+def test_runner_chain_mocov3_then_two_tec_rounds(real_images, tmp_path, data_root):
+    """mmengine Runners on real images: TEC from a MoCo v3 run, then a second TEC round
+    (the shipped CIFAR config) from the first round's epoch_1.pth."""
+    from mmengine.config import Config
+
+    from slimselfsup.converters import convert
+    from slimselfsup.registry import RUNNERS
+
+    def run(config: Path, name: str, base: Path, **converter) -> Path:
+        cfg = load_config(str(config))
+        shipped = cfg.model.target_generator
+        converter = converter or dict(converter=shipped.converter,
+                                      converter_options=shipped.converter_options)
+        cfg.model = tec_model_cfg(str(base), **converter)  # the config's, shrunk
+        cfg.train_dataloader.dataset.data_root = data_root
+        cfg.train_dataloader.update(batch_size=8, num_workers=0, persistent_workers=False)
+        cfg.update(work_dir=str(tmp_path / name), custom_hooks=[], log_level='WARNING',
+                   train_cfg=dict(max_epochs=1))
+        cfg.param_scheduler = []
+        cfg.optim_wrapper.type = 'OptimWrapper'  # no AMP on the CPU
+        cfg.optim_wrapper.pop('loss_scale', None)
+        runner = RUNNERS.build(Config(cfg.to_dict()))
+        runner.train()
+        assert runner.iter == 5  # 40 images, batch 8
+        return tmp_path / name / 'epoch_1.pth'
+
+    mocov3 = save_run(trained_mocov3(real_images), tmp_path / 'mocov3.pth')
+    first = run(TEC / 'tec-mae_vit-tiny-p4_1xb256-amp-coslr-200e_cifar10.py', 'first',
+                mocov3, converter='mocov3-vit')
+    second = run(SECOND_ROUND[1], 'second', first)  # its converter: tec-finetune
+    saved = torch.load(second, weights_only=True)['state_dict']
+    assert not any(k.startswith('target_generator.') for k in saved)  # base kept out
+    # the second round's base is the first round's trained encoder, folded
+    gen = shipped_generator(SECOND_ROUND[1], first)
+    folded = convert('tec-finetune', torch.load(first, weights_only=True), keep_norm=True)
+    for key, value in gen.base_model.state_dict().items():
+        assert torch.equal(value, folded['backbone.' + key]), key
