@@ -3,16 +3,20 @@
 Usage::
 
     python tools/convert_ckpt.py --list
-    python tools/convert_ckpt.py NAME IN.pth OUT.pth [--option key=value ...]
+    python tools/convert_ckpt.py NAME IN.pth OUT.pth [--width W] [--option key=value ...]
 
 ``NAME`` is one of the converters in :mod:`slimselfsup.converters` (``--list`` shows
-them with a line of help each). The output holds ``state_dict`` and a ``meta`` with
-the converter name and source file. An ``OUT`` ending in ``.pkl`` is written with
-pickle exactly as the converter returned it (e.g. ``to-detectron2``'s
-``{"model": {...numpy...}, ...}``); an ``IN`` ending in ``.pkl`` is read with an
-unpickler that accepts only dicts and numpy arrays.
+them with a line of help each). ``--width W`` exports that width of a slimmable
+checkpoint (SlimCLR, Slimmable SEED) as a plain network, for the converters that take
+a ``width`` (``to-torchvision``, ``to-timm-resnet``, ``to-detectron2``, ``slimclr``).
+The output holds ``state_dict`` and a ``meta`` with the converter name and source
+file. An ``OUT`` ending in ``.pkl`` is written with pickle exactly as the converter
+returned it (e.g. ``to-detectron2``'s ``{"model": {...numpy...}, ...}``); an ``IN``
+ending in ``.pkl`` is read with an unpickler that accepts only dicts and numpy
+arrays.
 """
 import argparse
+import inspect
 import os
 import os.path as osp
 import pickle
@@ -52,6 +56,9 @@ def main(argv=None) -> int:
     parser.add_argument('dst', nargs='?', help='output checkpoint')
     parser.add_argument('--option', nargs='+', metavar='KEY=VALUE',
                         help='converter options, e.g. --option prefix=backbone.')
+    parser.add_argument('--width', type=float,
+                        help='the width of a slimmable checkpoint to export (SlimCLR, '
+                        'Slimmable SEED), e.g. 0.5')
     parser.add_argument('--list', action='store_true', help='list converters')
     parser.add_argument('--trust', action='store_true',
                         help='unpickle arbitrary objects (weights_only=False); only '
@@ -74,8 +81,17 @@ def main(argv=None) -> int:
     except Exception as err:  # RuntimeError from the loader, pickle errors from .pkl
         print(f'convert_ckpt: {err}', file=sys.stderr)
         return 2
+    options = parse_options(args.option)
+    if args.width is not None:
+        takes = [n for n, (fn, _) in CONVERTERS.items()
+                 if 'width' in inspect.signature(fn).parameters]
+        if args.name in CONVERTERS and args.name not in takes:
+            print(f'convert_ckpt {args.name}: this converter takes no --width; those that '
+                  f'do: {", ".join(takes)}', file=sys.stderr)
+            return 2
+        options['width'] = args.width
     try:
-        state_dict = convert(args.name, checkpoint, **parse_options(args.option))
+        state_dict = convert(args.name, checkpoint, **options)
     except (ConversionError, KeyError) as err:
         print(f'convert_ckpt {args.name}: {err}', file=sys.stderr)
         return 2

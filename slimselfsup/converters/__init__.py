@@ -8,8 +8,8 @@ missing or unexpected keys when the input is not the layout it converts.
 """
 # converter modules register on import: add one line per module here
 # (e.g. ``from . import moco  # noqa: F401``)
-from . import (detectron2, ibot, mae, moco, prefixes, seed, simclr, slimclr,  # noqa: F401,E402
-               swav, tec, timm_resnet, timm_vit, torchvision)
+from . import (detectron2, ibot, mae, moco, mocov3, prefixes, seed, simclr,  # noqa: F401,E402
+               slimclr, swav, tec, timm_resnet, timm_vit, torchvision)
 from .registry import (CONVERTERS, ConversionError, check_keys, convert, keep_prefixes,
                        register_converter, strip_prefix, unwrap_state_dict)
 

@@ -16,19 +16,22 @@ has none) and so is the classifier. Use the file with detectron2 configs set for
 torchvision-style weights: ``MODEL.RESNETS.STRIDE_IN_1X1 False``, ``INPUT.FORMAT
 RGB``, ``MODEL.PIXEL_MEAN [123.675, 116.28, 103.53]``, ``MODEL.PIXEL_STD [58.395,
 57.12, 57.375]`` (what MoCo's detection configs set).
+
+``width=W`` exports that width of a slimmable backbone (:mod:`.width`); detectron2
+builds the narrow ResNet from ``MODEL.RESNETS.STEM_OUT_CHANNELS int(64 W)``,
+``RES2_OUT_CHANNELS int(256 W)`` (``int(64 W)`` for R-18/34) and ``WIDTH_PER_GROUP
+int(64 W)`` (:func:`detectron2_resnet_cfg`).
 """
 import io
 import pickle
 import re
 from collections import OrderedDict
-from typing import Dict
+from typing import Dict, Optional
 
 import numpy as np
 import torch
 
-from .prefixes import backbone_state
 from .registry import ConversionError, StateDict, register_converter, unwrap_state_dict
-from .torchvision import plain_resnet_arch
 
 AUTHOR = 'slimselfsup'
 BLOCK = re.compile(r'^layer(\d)\.(\d+)\.(.+)$')
@@ -61,21 +64,36 @@ def from_d2_name(key: str) -> str:
     return f'layer{stage}.{block}.{rest}'
 
 
+def detectron2_resnet_cfg(arch: dict) -> Dict[str, int]:
+    """The ``MODEL.RESNETS`` values under which detectron2 builds the ResNet of
+    ``arch`` (:func:`~.torchvision.resnet_layout`), e.g. width 0.5 of a ResNet-50:
+    ``DEPTH 50, STEM_OUT_CHANNELS 32, RES2_OUT_CHANNELS 128, WIDTH_PER_GROUP 32``."""
+    expansion = 1 if arch['depth'] in (18, 34) else 4
+    return dict(DEPTH=arch['depth'], STEM_OUT_CHANNELS=arch['stem_channels'],
+                RES2_OUT_CHANNELS=arch['base_channels'] * expansion,
+                WIDTH_PER_GROUP=arch['base_channels'])
+
+
 @register_converter('to-detectron2', 'our ResNet (backbone.*) -> detectron2 .pkl '
-                    '(res2..res5 names, numpy arrays); OUT must end in .pkl')
-def convert_to_detectron2(checkpoint: dict, prefix: str = 'backbone.') -> dict:
+                    '(res2..res5 names, numpy arrays; width=W: that width of a '
+                    'slimmable ResNet); OUT must end in .pkl')
+def convert_to_detectron2(checkpoint: dict, prefix: str = 'backbone.',
+                          width: Optional[float] = None) -> dict:
     """Our ResNet backbone as a detectron2 weight file (write it with pickle).
 
     Args:
         checkpoint (dict): Our checkpoint or a bare backbone state dict.
         prefix (str): Key prefix of the backbone. Defaults to ``'backbone.'``.
+        width (float, optional): The width of a slimmable backbone to export (a
+            plain one accepts only its own); set :func:`detectron2_resnet_cfg` in
+            the detectron2 config for a width below 1. Defaults to None.
 
     Returns:
         dict: ``{"model": {...}, "__author__": "slimselfsup",
         "matching_heuristics": True}``.
     """
-    state = backbone_state(checkpoint, prefix)
-    arch = plain_resnet_arch(state)
+    from .width import plain_resnet_state
+    state, _, arch = plain_resnet_state(checkpoint, prefix, width)
     if arch['type'] != 'ResNet':
         raise ConversionError(f'detectron2 ResNets have a 7x7 stem; this backbone is '
                               f'{arch} (CIFAR stem)')

@@ -26,6 +26,7 @@ from typing import Optional, Sequence, Tuple
 import torch
 
 from slimselfsup.converters.torchvision import resnet_layout
+from slimselfsup.converters.width import widths_from_meta
 from slimselfsup.models.slimmable.extract import extract_resnet, infer_widths, is_slimmable
 
 
@@ -51,19 +52,6 @@ def load_state(path: str, prefix: str = 'backbone.') -> Tuple[dict, dict, dict]:
     return backbone, head, meta
 
 
-def widths_from_meta(meta: dict) -> Optional[Tuple[float, ...]]:
-    """The backbone's ``widths`` from the config text mmengine stores in ``meta``."""
-    cfg_text = meta.get('cfg') if isinstance(meta, dict) else None
-    if not cfg_text:
-        return None
-    try:
-        from mmengine.config import Config
-        widths = Config.fromstring(cfg_text, '.py').model.backbone.get('widths')
-    except Exception:  # an unparsable or foreign config: infer from the shapes
-        return None
-    return tuple(sorted((float(w) for w in widths), reverse=True)) if widths else None
-
-
 def to_torchvision(state: dict, head: dict, arch: dict) -> dict:
     """The same tensors under torchvision's names (identical to mmpretrain's)."""
     if arch['type'] != 'ResNet' or arch['stem_channels'] != 64 or \
@@ -74,7 +62,10 @@ def to_torchvision(state: dict, head: dict, arch: dict) -> dict:
             '(x4 for bottlenecks); `width_per_group` only widens the 3x3 conv '
             f'inside bottlenecks. The extracted net has {arch}. Only a width whose '
             'channels equal the standard ResNet (width 1.0 of a 64-base model) can '
-            'be exported; use --format mmpretrain for narrower widths.')
+            'be exported here; use --format mmpretrain for narrower widths, or '
+            '`tools/convert_ckpt.py to-torchvision CKPT OUT --width W`, whose output '
+            'loads into slimselfsup.converters.torchvision.torchvision_resnet(depth, W) '
+            '(torchvision\'s ResNet with narrowed layers).')
     return OrderedDict(list(state.items()) + list(head.items()))
 
 

@@ -1,5 +1,5 @@
 """SEED: self-supervised distillation from a frozen pretrained teacher."""
-from typing import Dict, List, Optional, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 from mmpretrain.models.selfsup import BaseSelfSupervisor
@@ -14,6 +14,9 @@ TEACHER_HINT = ('Pretrain a teacher (e.g. configs/mocov2/mocov2_resnet50-cifar_1
                 'coslr-200e_cifar10.py; a slimselfsup pretraining checkpoint loads '
                 'directly) or convert a published one with tools/convert_ckpt.py '
                 '(`--list` shows the converters), then set `model.teacher_ckpt`.')
+
+#: ``(student input, teacher embeddings, queue)`` of one SEED loss term.
+Targets = Tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 
 
 @MODELS.register_module()
@@ -71,7 +74,7 @@ class SEED(BaseSelfSupervisor):
         target_generator = dict(
             type='FrozenTeacher', model=teacher, checkpoint=teacher_ckpt,
             in_checkpoint=True, required=True, name='SEED teacher',
-            given_as='model.teacher_ckpt', hint=TEACHER_HINT)
+            given_as='model.teacher_ckpt', hint=TEACHER_HINT, model_given_as='model.teacher')
         super().__init__(backbone=backbone, neck=neck, head=head,
                          target_generator=target_generator,
                          data_preprocessor=data_preprocessor, init_cfg=init_cfg)
@@ -92,6 +95,37 @@ class SEED(BaseSelfSupervisor):
     def _teacher(self, x: torch.Tensor) -> torch.Tensor:
         return nn.functional.normalize(self.target_generator(x)[0].float(), dim=1)
 
+    def _check_views(self, inputs: Union[torch.Tensor, List[torch.Tensor]]
+                     ) -> List[torch.Tensor]:
+        """The views of a batch, checked against ``small_patches``."""
+        views = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        if self.small_queue is None and len(views) != 1:
+            raise ValueError(f'SEED got {len(views)} views per image but uses one '
+                             '(the same crop for student and teacher); use '
+                             '`MultiView(num_views=1)` or set `small_patches=True`.')
+        if self.small_queue is not None and len(views) < 2:
+            raise ValueError('SEED with small_patches=True needs views [big, small_1, '
+                             '..., small_n], e.g. MultiView(num_views=[1, 6]); got '
+                             f'{len(views)} view(s).')
+        return views
+
+    def _targets(self, views: List[torch.Tensor]) -> List[Targets]:
+        """The teacher side of each loss term, ``(student input, teacher embeddings,
+        queue)``: the big views against ``queue`` and, with small patches, all small
+        views against ``small_queue``."""
+        targets = [(views[0], self._teacher(views[0]), self.queue())]
+        if self.small_queue is not None:
+            small = torch.cat(views[1:])
+            targets.append((small, self._teacher(small), self.small_queue()))
+        return targets
+
+    def _enqueue(self, targets: List[Targets], batch: int) -> None:
+        """Push the teacher embeddings of the big views (and of each image's first
+        small view) into the queues."""
+        self.queue.enqueue(targets[0][1])
+        if self.small_queue is not None:
+            self.small_queue.enqueue(targets[1][1][:batch])
+
     def loss(self, inputs: Union[torch.Tensor, List[torch.Tensor]],
              data_samples: Optional[List[DataSample]] = None,
              **kwargs) -> Dict[str, torch.Tensor]:
@@ -105,26 +139,13 @@ class SEED(BaseSelfSupervisor):
         Returns:
             dict[str, torch.Tensor]: ``loss`` and monitored values.
         """
-        views = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
-        if self.small_queue is None and len(views) != 1:
-            raise ValueError(f'SEED got {len(views)} views per image but uses one '
-                             '(the same crop for student and teacher); use '
-                             '`MultiView(num_views=1)` or set `small_patches=True`.')
-        if self.small_queue is not None and len(views) < 2:
-            raise ValueError('SEED with small_patches=True needs views [big, small_1, '
-                             '..., small_n], e.g. MultiView(num_views=[1, 6]); got '
-                             f'{len(views)} view(s).')
-        t = self._teacher(views[0])
-        losses = self.head.loss(self._student(views[0]), t, self.queue())
-        if self.small_queue is not None:
-            small = torch.cat(views[1:])
-            t_small = self._teacher(small)
-            small_losses = self.head.loss(self._student(small), t_small,
-                                          self.small_queue())
-            losses = dict(loss=losses['loss'] + small_losses['loss'],
-                          ce_big=losses['loss'].detach(),
-                          ce_small=small_losses['loss'].detach(),
-                          agree=losses['agree'], agree_small=small_losses['agree'])
-            self.small_queue.enqueue(t_small[:views[0].shape[0]])
-        self.queue.enqueue(t)
-        return losses
+        views = self._check_views(inputs)
+        targets = self._targets(views)
+        parts = [self.head.loss(self._student(x), t, queue) for x, t, queue in targets]
+        self._enqueue(targets, views[0].shape[0])
+        if len(parts) == 1:
+            return parts[0]
+        big, small = parts
+        return dict(loss=big['loss'] + small['loss'], ce_big=big['loss'].detach(),
+                    ce_small=small['loss'].detach(), agree=big['agree'],
+                    agree_small=small['agree'])

@@ -100,10 +100,13 @@ class SlimCLRMixin:
 
     The algorithm's ``loss`` computes its full-width targets once and hands
     :meth:`slim_loss` a function that, for the width the online network has been
-    set to, returns its ``(pos, neg)`` similarity pairs. The returned dict has the
-    weighted total as ``loss`` and, per trained width ``w``, ``ctr_w{w}`` (the
-    contrastive loss) and ``kd_w{w}`` (the distillation loss of a sub-width): names
-    without "loss", so mmengine logs them without adding them to the total.
+    set to, returns its terms: tuples of the arguments of ``self.head.loss`` (the
+    ``(pos, neg)`` similarity pairs of a contrastive head; SlimSEED's
+    ``(student, teacher, queue)``). The returned dict has the weighted total as
+    ``loss`` and, per trained width ``w``, ``{term_name}_w{w}`` (the head's loss,
+    ``ctr_w{w}`` for the contrastive algorithms) and ``kd_w{w}`` (the distillation
+    loss of a sub-width): names without "loss", so mmengine logs them without adding
+    them to the total.
 
     Slow start: while the fractional epoch ``iter * max_epochs / max_iters`` (from
     mmengine's MessageHub, kept by ``RuntimeInfoHook``) is below
@@ -132,6 +135,8 @@ class SlimCLRMixin:
 
     #: Teacher and student temperature of the default distillation loss.
     default_distill_temperature: float = 5.0
+    #: Name of the head's per-width loss in the logs (``ctr_w1.0``, ...).
+    term_name: str = 'ctr'
 
     def __init__(self,
                  *args,
@@ -190,7 +195,7 @@ class SlimCLRMixin:
             self.current_epoch() >= self.slim_start_epoch
 
     def kd_logits(self, pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
-        """Logits that are distilled: by default the raw similarities
+        """Logits that are distilled, from one term: by default the raw similarities
         ``[pos, neg]`` (MoCo v2 and SimCLR in the reference)."""
         return torch.cat([pos, neg], dim=1)
 
@@ -200,8 +205,10 @@ class SlimCLRMixin:
 
         Args:
             width_terms (Callable[[float], list]): Called once per width after the
-                online network was set to it; returns ``[(pos, neg), ...]`` (one pair
-                per contrast direction) over the same candidates at every width.
+                online network was set to it; returns the terms, each a tuple of the
+                arguments of ``self.head.loss`` and of :meth:`kd_logits`, e.g.
+                ``[(pos, neg), ...]`` (one pair per contrast direction) over the same
+                candidates at every width.
 
         Returns:
             dict[str, torch.Tensor]: ``loss`` and the per-width monitored values.
@@ -213,14 +220,14 @@ class SlimCLRMixin:
             for i, width in enumerate(self.widths if active else self.widths[:1]):
                 self.set_width(width)
                 terms = width_terms(width)
-                ctr = sum(self.head.loss(pos, neg)['loss'] for pos, neg in terms)
-                logs[f'ctr_w{width}'] = ctr.detach()
+                ctr = sum(self.head.loss(*args)['loss'] for args in terms)
+                logs[f'{self.term_name}_w{width}'] = ctr.detach()
                 term = ctr
                 if i == 0 and active and self.distill:
-                    teacher = [self.kd_logits(p, n).detach() for p, n in terms]
+                    teacher = [self.kd_logits(*args).detach() for args in terms]
                 elif i > 0 and self.distill:
-                    kd = sum(self.distill_loss(self.kd_logits(p, n), t)
-                             for (p, n), t in zip(terms, teacher))
+                    kd = sum(self.distill_loss(self.kd_logits(*args), t)
+                             for args, t in zip(terms, teacher))
                     logs[f'kd_w{width}'] = kd.detach()
                     term = (1 - self.distill_alpha) * ctr + self.distill_alpha * kd
                 total = total + (self.loss_weights[i] if active else 1.0) * term

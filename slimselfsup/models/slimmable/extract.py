@@ -181,3 +181,59 @@ def extract_resnet(state: StateDict, width: float, widths: Sequence[float], arch
                 f'the sub-network but {tuple(ref.shape)} in the plain model')
         out[key] = cut[key]
     return out, extract_head_width(head or {}, width, widths), arch
+
+
+def narrow_module(model: torch.nn.Module, width: float,
+                  image_inputs: Sequence[str] = ('conv1', )) -> torch.nn.Module:
+    """Rebuild a plain network's layers at ``width``: the module that
+    :func:`extract_width` state dicts load into, for libraries whose constructors
+    fix the channel counts (torchvision's and timm's ResNets hard-code a 64-channel
+    stem, torchvision also the stage widths).
+
+    Every ``Conv2d`` keeps ``int(C * width)`` of its output and input channels (the
+    modules named in ``image_inputs`` keep their input, the image), every
+    ``BatchNorm2d`` ``int(C * width)`` features, every ``Linear`` ``int(C_in *
+    width)`` inputs and all its outputs (the classes); kernels, strides, padding,
+    biases and BN settings are kept. The new layers are freshly initialised; load
+    the weights afterwards. A ``num_features`` attribute (timm) follows.
+
+    Args:
+        model (nn.Module): A plain full-width network, e.g.
+            ``torchvision.models.resnet50()``; changed in place.
+        width (float): The width, in (0, 1].
+        image_inputs (Sequence[str]): Names of the modules that read the image.
+            Defaults to ``('conv1',)``, a ResNet stem.
+
+    Returns:
+        nn.Module: ``model``, narrowed.
+
+    Raises:
+        ValueError: A grouped convolution (its groups would have to shrink too) or
+            ``width`` outside (0, 1].
+    """
+    from torch import nn
+    if not 0 < width <= 1:
+        raise ValueError(f'width must be in (0, 1], got {width}')
+    for name, module in list(model.named_modules()):
+        if isinstance(module, nn.Conv2d):
+            if module.groups != 1:
+                raise ValueError(f'{name}: grouped convolutions are not narrowed')
+            c_in = module.in_channels if name in image_inputs else slim_channels(
+                module.in_channels, width)
+            new = nn.Conv2d(c_in, slim_channels(module.out_channels, width),
+                            module.kernel_size, module.stride, module.padding,
+                            module.dilation, bias=module.bias is not None)
+        elif isinstance(module, nn.BatchNorm2d):
+            new = type(module)(slim_channels(module.num_features, width), module.eps,
+                               module.momentum, module.affine,
+                               module.track_running_stats)
+        elif isinstance(module, nn.Linear):
+            new = nn.Linear(slim_channels(module.in_features, width), module.out_features,
+                            bias=module.bias is not None)
+        else:
+            continue
+        parent, _, leaf = name.rpartition('.')
+        setattr(model.get_submodule(parent) if parent else model, leaf, new)
+    if isinstance(getattr(model, 'num_features', None), int):
+        model.num_features = slim_channels(model.num_features, width)
+    return model

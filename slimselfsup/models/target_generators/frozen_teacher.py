@@ -53,6 +53,15 @@ class FrozenTeacher(BaseModule):
             Defaults to 'checkpoint'.
         hint (str): How to get a checkpoint that fits, added to errors.
             Defaults to ''.
+        converter (str, optional): A converter of :mod:`slimselfsup.converters`
+            (``tools/convert_ckpt.py --list``) run on the loaded ``checkpoint`` first,
+            so a run's own file serves without a conversion step (e.g.
+            ``'mocov3-vit'``, or ``'tec-finetune'`` for a TEC run). Its output is then
+            read under ``prefix`` as above. Defaults to None.
+        converter_options (dict, optional): Keyword options of ``converter`` (the
+            ``--option key=value`` of the tool). Defaults to None.
+        model_given_as (str): The config key of ``model``, in the fix of a mismatch.
+            Defaults to 'model'.
         init_cfg (dict, optional): Unused (the weights come from ``checkpoint``).
             Defaults to None.
     """
@@ -66,6 +75,9 @@ class FrozenTeacher(BaseModule):
                  name: str = 'frozen teacher',
                  given_as: str = 'checkpoint',
                  hint: str = '',
+                 converter: Optional[str] = None,
+                 converter_options: Optional[dict] = None,
+                 model_given_as: str = 'model',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.parts = 'type' not in model
@@ -83,6 +95,16 @@ class FrozenTeacher(BaseModule):
         self.name = name
         self.given_as = given_as
         self.hint = hint
+        if converter is not None:
+            # imported here: the package imports every converter, and `slimclr`
+            # imports the models (a cycle at module import time)
+            from slimselfsup.converters import CONVERTERS
+            if converter not in CONVERTERS:
+                raise KeyError(f'{name}: unknown converter {converter!r}; available: '
+                               f'{", ".join(CONVERTERS)}')
+        self.converter = converter
+        self.converter_options = dict(converter_options or {})
+        self.model_given_as = model_given_as
 
     @torch.no_grad()
     def forward(self, inputs: torch.Tensor):
@@ -147,22 +169,48 @@ class FrozenTeacher(BaseModule):
 
         Raises:
             FileNotFoundError: ``path`` does not exist.
-            ConversionError: The keys do not match; the message names the missing
-                and unexpected ones, and how to get a checkpoint that fits.
+            ConversionError: The keys or shapes do not match; the message names the
+                missing and unexpected keys (or the shapes), the network the
+                checkpoint holds and the one the config builds, and how to get a
+                checkpoint that fits.
         """
         if not osp.isfile(path):
             raise FileNotFoundError(f'{self.name} checkpoint {path!r} ({self.given_as}) '
                                     f'does not exist. {self.hint}'.rstrip())
-        state = unwrap_state_dict(load_checkpoint_file(path, self.given_as))
+        state = load_checkpoint_file(path, self.given_as)
+        if self.converter:
+            from slimselfsup.converters import convert  # see __init__
+            try:
+                state = convert(self.converter, state, **self.converter_options)
+            except ConversionError as err:
+                raise ConversionError(f'{self.name} checkpoint {path} ({self.given_as}), '
+                                      f'converter {self.converter!r}: {err}. '
+                                      f'{self.hint}'.rstrip()) from None
+        state = unwrap_state_dict(state)
         roots = tuple(self.prefix + part + '.' for part in self.model) if self.parts \
             else (self.prefix, )
         if any(roots):
             state = keep_prefixes(state, roots, strip=self.prefix)
+        expected = self.model.state_dict()
+        what = f'{self.name} checkpoint {path}' + (
+            f' (converted by {self.converter!r})' if self.converter else '')
         try:
-            check_keys(state, self.model.state_dict().keys(),
-                       f'{self.name} checkpoint {path}')
+            check_keys(state, expected.keys(), what)
+            shapes = [f'{k} {tuple(state[k].shape)} vs {tuple(v.shape)}'
+                      for k, v in expected.items() if state[k].shape != v.shape]
+            if shapes:
+                raise ConversionError(f'{what} does not match: shapes (checkpoint vs '
+                                      f'config) differ: {shapes[:5]} ({len(shapes)})')
         except ConversionError as err:
-            raise ConversionError(f'{err}. {self.hint}'.rstrip()) from None
+            from slimselfsup.converters.describe import describe_state, settings_diff  # see above
+            diff = settings_diff(state, expected)
+            fix = f' Fix: set {diff} in `{self.model_given_as}` to build the ' \
+                f'checkpoint\'s network, or point `{self.given_as}` at a checkpoint of ' \
+                'the network the config builds.' if diff else ''
+            raise ConversionError(
+                f'{err}. The checkpoint holds {describe_state(state)}; the config '
+                f'builds {describe_state(expected)} as the {self.name}.{fix} '
+                f'{self.hint}'.rstrip()) from None
         self.model.load_state_dict(state, strict=True)
 
     def extra_repr(self) -> str:

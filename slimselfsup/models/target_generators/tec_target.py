@@ -10,8 +10,9 @@ from slimselfsup.registry import MODELS
 from .frozen_teacher import FrozenTeacher
 
 #: How to get a base-model checkpoint, in the error of an unfit one.
-BASE_HINT = ('Convert official weights first with tools/convert_ckpt.py (mae, ibot, or '
-             'tec-finetune --option keep_norm=True for a TEC model), and make base_model '
+BASE_HINT = ('Convert official weights first with tools/convert_ckpt.py (mae, ibot, '
+             'mocov3-vit, or tec-finetune --option keep_norm=True for a TEC model) or name '
+             'that converter in model.target_generator.converter, and make base_model '
              'match their architecture.')
 
 
@@ -20,8 +21,8 @@ class TECTargetGenerator(BaseModule):
     """Patch-relation enhanced targets of `Towards Sustainable Self-supervised
     Learning <https://arxiv.org/abs/2210.11016>`_ (TEC).
 
-    A frozen base model (an mmpretrain ``VisionTransformer``, e.g. a converted MAE
-    or iBoT ViT) sees the full image and gives:
+    A frozen base model (an mmpretrain ``VisionTransformer``, e.g. a converted MAE,
+    iBoT or MoCo v3 ViT, or an earlier TEC model) sees the full image and gives:
 
     * the feature target: the mean of the outputs of its last ``last_layers``
       layers, patch tokens only, before the final norm, ``(B, L, D)``;
@@ -39,10 +40,17 @@ class TECTargetGenerator(BaseModule):
         base_model (dict): Config of the base ``VisionTransformer``.
         checkpoint (str, optional): Its weights: a file whose ``state_dict`` (or
             ``model``) holds ``prefix`` + ViT keys, e.g. from
-            ``tools/convert_ckpt.py mae|ibot`` or an MAE run of this toolbox. None
-            keeps random weights (tests and benchmarks only). Defaults to None.
+            ``tools/convert_ckpt.py mae|ibot|mocov3-vit`` or an MAE or MoCo v3 run of
+            this toolbox. None keeps random weights (tests and benchmarks only).
+            Defaults to None.
         prefix (str): Key prefix of the base model in the checkpoint.
             Defaults to ``'backbone.'``.
+        converter (str, optional): A converter run on ``checkpoint`` when loading, so
+            an unconverted file serves: ``'mocov3-vit'`` (a MoCo v3 run, ours or
+            official), ``'tec-finetune'`` with ``converter_options=dict(keep_norm=True)``
+            (a TEC run: a second TEC round), ``'mae'``, ``'ibot'``. Defaults to None.
+        converter_options (dict, optional): Options of ``converter``.
+            Defaults to None.
         last_layers (int): Layers averaged into the feature target. Defaults to 2.
         topk (int): Patch rows of the relation target (``topkatt``).
             Defaults to 15.
@@ -55,6 +63,8 @@ class TECTargetGenerator(BaseModule):
                  base_model: dict,
                  checkpoint: Optional[str] = None,
                  prefix: str = 'backbone.',
+                 converter: Optional[str] = None,
+                 converter_options: Optional[dict] = None,
                  last_layers: int = 2,
                  topk: int = 15,
                  with_relation: bool = True,
@@ -63,7 +73,8 @@ class TECTargetGenerator(BaseModule):
         self.base = FrozenTeacher(
             base_model, checkpoint=checkpoint, prefix=prefix, in_checkpoint=False,
             name='TEC base model', given_as='model.target_generator.checkpoint',
-            hint=BASE_HINT)
+            hint=BASE_HINT, converter=converter, converter_options=converter_options,
+            model_given_as='model.target_generator.base_model')
         model = self.base.model
         if not isinstance(getattr(model, 'layers', None), nn.ModuleList) or not all(
                 hasattr(layer, 'attn') and hasattr(layer.attn, 'qkv')

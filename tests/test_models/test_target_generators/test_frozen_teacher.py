@@ -1,5 +1,7 @@
 """FrozenTeacher: its weights are in the owner's checkpoint or not, as configured,
 and load strictly either way; it stays frozen and follows the module."""
+import re
+
 import pytest
 import torch
 from torch import nn
@@ -90,3 +92,18 @@ def test_checkpoint_keys_under_prefix_and_errors(tmp_path):
     with pytest.raises(ValueError, match='net needs pretrained weights: set `model.ckpt`'):
         MODELS.build(dict(type='FrozenTeacher', model=TINY, required=True, name='net',
                           given_as='model.ckpt')).init_weights()
+
+
+def test_a_network_of_other_settings_is_named_with_the_fix(tmp_path):
+    """The fix names the config settings in which the checkpoint's network differs."""
+    other = dict(TINY, depth=34, base_channels=16)
+    torch.save(dict(state_dict=MODELS.build(dict(type='FrozenTeacher', model=other))
+                    .model.state_dict()), tmp_path / 'r34.pth')
+    teacher = MODELS.build(dict(type='FrozenTeacher', model=TINY, name='net',
+                                given_as='model.ckpt', model_given_as='model.net',
+                                checkpoint=str(tmp_path / 'r34.pth')))
+    with pytest.raises(ConversionError, match=re.escape(
+            'Fix: set depth=34 (the config has 18), base_channels=16 (the config has 8) '
+            "in `model.net` to build the checkpoint's network, or point `model.ckpt` at a "
+            'checkpoint of the network the config builds.')):
+        teacher.init_weights()
