@@ -1,5 +1,5 @@
 """Slimmable ResNet: mmpretrain's ResNet built from slimmable layers."""
-from typing import Sequence
+from typing import Optional, Sequence
 
 from mmpretrain.models.backbones import ResNet, ResNet_CIFAR
 from mmpretrain.models.backbones.resnet import BasicBlock, Bottleneck
@@ -13,18 +13,26 @@ class _SlimmableResNetMixin:
     """Builds the parent ResNet with slimmable convs and switchable BNs."""
 
     def __init__(self, depth: int, widths: Sequence[float] = (1.0, 0.75, 0.5, 0.25),
-                 **kwargs) -> None:
+                 width: Optional[float] = None, **kwargs) -> None:
         for key in ('conv_cfg', 'norm_cfg'):
             if key in kwargs:
                 raise ValueError(f'{type(self).__name__} sets `{key}` itself (slimmable '
                                  'conv, switchable BN); remove it from the config')
         self.widths = tuple(sorted((float(w) for w in widths), reverse=True))
+        if width is not None and float(width) not in self.widths:
+            raise ValueError(f'width {width} is not one of the backbone\'s widths '
+                             f'{list(self.widths)}; `widths` must list the widths the '
+                             'checkpoint was pretrained at, and `width` one of them')
         super().__init__(
             depth,
             conv_cfg=dict(type='SlimmableConv2d'),
             norm_cfg=dict(type='SwitchableBN2d', widths=self.widths),
             **kwargs)
+        #: the one width to evaluate (``model.backbone.width``), or None for all
+        self.selected_width = None if width is None else float(width)
         self.width = self.widths[0]
+        if self.selected_width is not None:
+            self.set_width(self.selected_width)
 
     def set_width(self, width: float) -> None:
         """Run every layer at ``width`` (one of ``self.widths``)."""
@@ -61,6 +69,11 @@ class SlimmableResNet(_SlimmableResNetMixin, ResNet):
     Args:
         depth (int): 18, 34, 50, 101 or 152.
         widths (Sequence[float]): The width list. Defaults to (1.0, 0.75, 0.5, 0.25).
+        width (float, optional): One width of ``widths`` to evaluate alone
+            (``--cfg-options model.backbone.width=0.5``): the network starts at it,
+            and a ``SlimmableClassifier`` trains and tests only it. Every width's BNs
+            stay, so a checkpoint of all widths loads as it is. Defaults to None
+            (all widths).
         **kwargs: Other arguments of mmpretrain's ``ResNet`` (not ``conv_cfg`` or
             ``norm_cfg``, which this class sets).
     """
@@ -73,5 +86,6 @@ class SlimmableResNetCIFAR(_SlimmableResNetMixin, ResNet_CIFAR):
     Args:
         depth (int): 18, 34, 50, 101 or 152.
         widths (Sequence[float]): The width list. Defaults to (1.0, 0.75, 0.5, 0.25).
+        width (float, optional): See :class:`SlimmableResNet`. Defaults to None.
         **kwargs: Other arguments of mmpretrain's ``ResNet_CIFAR``.
     """
