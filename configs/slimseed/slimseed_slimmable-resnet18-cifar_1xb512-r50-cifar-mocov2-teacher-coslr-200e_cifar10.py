@@ -1,4 +1,7 @@
-_base_ = ['../seed/seed_resnet18-cifar_1xb512-r50-cifar-mocov2-teacher-coslr-200e_cifar10.py']
+_base_ = [
+    '../seed/seed_resnet18-cifar_1xb512-r50-cifar-mocov2-teacher-coslr-200e_cifar10.py',
+    '../_base_/models/slimseed_slimmable-student.py',
+]
 # Slimmable SEED on CIFAR-10: the SEED CIFAR recipe (teacher: the ResNet-50 of
 # mocov2_resnet50-cifar_1xb512-coslr-200e_cifar10.py, K=4096, tau_S=0.2, tau_T=1e-4,
 # SGD lr 0.06 @ batch 512, wd 5e-4, cosine, 200 epochs, SEED's MLP head) with a
@@ -8,31 +11,11 @@ _base_ = ['../seed/seed_resnet18-cifar_1xb512-r50-cifar-mocov2-teacher-coslr-200
 # `full_plus_others` (2.5, 1, 1, 1). Each width compares with the SEED student of that
 # width trained alone and with SlimCLR-MoCo v2 (configs/slimclr), same data and epochs:
 # tools/benchmarks/slimseed_widths.py. Online kNN (k=200) of every width every 10 epochs.
-max_epochs = 200
-widths = (1.0, 0.75, 0.5, 0.25)
+widths = _base_.widths
 model = dict(
-    type='SlimSEED',
-    slim_start_epoch=max_epochs // 2,
-    distill=True,
-    distill_alpha=0.5,
-    distill_loss=dict(
-        type='SoftDistillLoss', teacher_temperature=5.0, student_temperature=5.0),
-    loss_weights='full_plus_others',
+    _base_.slimseed,
     backbone=dict(_delete_=True, type='SlimmableResNetCIFAR', depth=18, widths=widths),
-    # SEED's student head (MoCo v2 MLP d-d-128 with biases, no BN), slimmed on its input
-    # and hidden layer; the 128-d output is full at every width (the teacher's space)
-    neck=dict(
-        _delete_=True,
-        type='SlimmableMLPNeck',
-        in_channels=512,
-        hid_channels=512,
-        out_channels=128,
-        widths=widths,
-        with_bias=True,
-        with_hidden_bn=False,
-        with_last_bias=True,
-        with_last_bn=False,
-        with_avg_pool=True))
+    neck=dict(_base_.slimseed_neck, in_channels=512, hid_channels=512))
 # before slow start the sub-width-only BNs get no gradient
 model_wrapper_cfg = dict(type='MMDistributedDataParallel', find_unused_parameters=True)
 custom_hooks = [

@@ -1,4 +1,7 @@
-_base_ = ['../seed/seed_resnet18_8xb32-r50-mocov2-teacher-coslr-200e_in1k.py']
+_base_ = [
+    '../seed/seed_resnet18_8xb32-r50-mocov2-teacher-coslr-200e_in1k.py',
+    '../_base_/models/slimseed_slimmable-student.py',
+]
 # Slimmable SEED on ImageNet-1k: SEED's recipe (K=65536, tau_S=0.2, tau_T=1e-4, SGD lr
 # 0.03 @ batch 256, wd 1e-4, cosine, 200 epochs, one crop shared by student and teacher,
 # MoCo v2 augmentation) with a slimmable ResNet-50 student (widths 1.0 .75 .5 .25, the
@@ -10,35 +13,16 @@ _base_ = ['../seed/seed_resnet18_8xb32-r50-mocov2-teacher-coslr-200e_in1k.py']
 #       checkpoints/seed_teachers/mocov2_r50_800ep.pth
 # Width 1.0 is the teacher's own architecture (self-distillation); widths 0.5 and 0.25
 # (1.05 / 0.28 GFLOPs) are the small students SEED is for.
-max_epochs = 200
-widths = (1.0, 0.75, 0.5, 0.25)
 model = dict(
-    type='SlimSEED',
+    _base_.slimseed,
     teacher_ckpt='checkpoints/seed_teachers/mocov2_r50_800ep.pth',
-    slim_start_epoch=max_epochs // 2,
-    distill=True,
-    distill_alpha=0.5,
-    distill_loss=dict(
-        type='SoftDistillLoss', teacher_temperature=5.0, student_temperature=5.0),
-    loss_weights='full_plus_others',
     backbone=dict(
         _delete_=True,
         type='SlimmableResNet',
         depth=50,
-        widths=widths,
+        widths=_base_.widths,
         out_indices=(3, ),
         zero_init_residual=False),  # SEED's student init
-    neck=dict(
-        _delete_=True,
-        type='SlimmableMLPNeck',
-        in_channels=2048,
-        hid_channels=2048,
-        out_channels=128,
-        widths=widths,
-        with_bias=True,
-        with_hidden_bn=False,
-        with_last_bias=True,
-        with_last_bn=False,
-        with_avg_pool=True))
+    neck=dict(_base_.slimseed_neck, in_channels=2048, hid_channels=2048))
 # before slow start the sub-width-only BNs get no gradient
 model_wrapper_cfg = dict(type='MMDistributedDataParallel', find_unused_parameters=True)
