@@ -86,6 +86,28 @@ def test_probe_width_the_checkpoint_does_not_have(tmp_path):
         MODELS.build(cfg.model)
 
 
+def test_probe_of_widths_the_checkpoint_does_not_have(tmp_path):
+    """mmengine's Pretrained init would only log the size mismatches and evaluate
+    untrained BNs; the error names the checkpoint's widths and the config's."""
+    slimmable_checkpoint(tmp_path / 'slim.pth')  # widths (1.0, 0.5)
+    cfg = probe(0.75, str(tmp_path / 'slim.pth'))
+    cfg.model.backbone.widths = cfg.model.head.widths = (1.0, 0.75, 0.5, 0.25)
+    model = MODELS.build(cfg.model)
+    with pytest.raises(ValueError, match=r"slim.pth \(prefix 'backbone.'\) holds widths "
+                       r'\[1.0, 0.5\] but the backbone is built with widths '
+                       r'\[1.0, 0.75, 0.5, 0.25\] \(asked for width 0.75\); set '
+                       r'model.backbone.widths=\[1.0, 0.5\]'):
+        model.init_weights()
+    plain = MODELS.build(dict(type='ResNet_CIFAR', depth=18, stem_channels=8,
+                              base_channels=8))
+    torch.save({'state_dict': {'backbone.' + k: v for k, v in plain.state_dict().items()}},
+               tmp_path / 'plain.pth')
+    model = MODELS.build(probe(0.5, str(tmp_path / 'plain.pth')).model)
+    with pytest.raises(ValueError, match=r'plain.pth .* holds no switchable BN .* not a '
+                       'slimmable network, but SlimmableResNetCIFAR needs one'):
+        model.init_weights()
+
+
 @pytest.mark.slow
 def test_probe_at_one_width_trains_and_reports_it(tmp_path, data_root):
     slimmable_checkpoint(tmp_path / 'slim.pth')
