@@ -56,7 +56,31 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
         if any(key.split('.')[0] == 'custom_imports' for key in cfg_options):
             import_modules_from_strings(**cfg.custom_imports)
     check_top_level_keys(cfg)
+    follow_backbone_width(cfg)
     return cfg
+
+
+def follow_backbone_width(cfg: Config) -> None:
+    """Make what reads a narrow backbone follow ``model.backbone.width``.
+
+    ``--cfg-options model.backbone.width=W`` is the one option that picks the width of
+    a slimmable network in the evaluation configs. A ``DetSlimmableResNet`` (the
+    mmdet configs) runs at it, and the FPN that reads it needs that width's stage
+    outputs as ``in_channels``, which are set here (mmengine computed them from the
+    file's own width when it parsed the file). A ``SlimmableResNet`` probe needs
+    nothing here: ``SlimmableClassifier`` follows its backbone's ``width`` itself.
+
+    Args:
+        cfg (Config): A loaded config, changed in place.
+    """
+    model = cfg.get('model') or {}
+    backbone, neck = model.get('backbone') or {}, model.get('neck') or {}
+    if backbone.get('type') != 'DetSlimmableResNet' or 'in_channels' not in neck:
+        return
+    from slimselfsup.models.slimmable.extract import resnet_stage_channels
+    neck['in_channels'] = resnet_stage_channels(
+        backbone['depth'], backbone.get('width', 1.0),
+        backbone.get('out_indices', (0, 1, 2, 3)))
 
 
 def _override_problem(tree: dict, dotted: str) -> Optional[str]:

@@ -5,6 +5,8 @@
 # CIFAR probe (configs/mocov2/benchmarks/). Pass the checkpoint with
 #   --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/.../epoch_200.pth
 # and keep `widths` equal to the pretraining run's width list.
+# One width alone (its own probe, the other widths' BNs loaded but unused):
+#   --cfg-options model.backbone.width=0.5
 _base_ = [
     '../../_base_/datasets/cifar10_bs256.py',
     '../../_base_/default_runtime.py',
@@ -17,6 +19,7 @@ model = dict(
         type='SlimmableResNetCIFAR',
         depth=18,
         widths=widths,
+        width=None,  # all widths; one width: --cfg-options model.backbone.width=W
         frozen_stages=4,
         norm_eval=True,
         init_cfg=dict(type='Pretrained', checkpoint='', prefix='backbone.')),

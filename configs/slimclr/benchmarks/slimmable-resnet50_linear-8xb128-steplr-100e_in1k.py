@@ -9,6 +9,8 @@
 # The pretraining checkpoint loads as is (the online encoder lives under `backbone.`):
 #   --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/.../epoch_200.pth
 # `widths` must equal the pretraining run's width list (same BN count and order).
+# One width alone (its own probe, the other widths' BNs loaded but unused):
+#   --cfg-options model.backbone.width=0.5
 _base_ = [
     'mmpretrain::_base_/datasets/imagenet_bs32_pil_resize.py',
     '../../_base_/default_runtime.py',
@@ -21,6 +23,7 @@ model = dict(
         type='SlimmableResNet',
         depth=50,
         widths=widths,
+        width=None,  # all widths; one width: --cfg-options model.backbone.width=W
         frozen_stages=4,
         norm_eval=True,
         init_cfg=dict(type='Pretrained', checkpoint='', prefix='backbone.')),

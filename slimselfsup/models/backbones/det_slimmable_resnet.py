@@ -13,7 +13,7 @@ from mmdet.registry import MODELS
 from mmengine.logging import print_log
 from mmengine.runner.checkpoint import _load_checkpoint, _load_checkpoint_with_prefix
 
-from ..slimmable.extract import extract_width, is_slimmable
+from ..slimmable.extract import extract_width, is_slimmable, resnet_stage_channels
 from ..slimmable.ops import slim_channels
 
 
@@ -107,8 +107,7 @@ class DetSlimmableResNet(ResNet):
     @property
     def out_channels(self) -> List[int]:
         """Output channels of each stage (the FPN's ``in_channels``)."""
-        return [self.base_channels * 2**i * self.block.expansion
-                for i in range(self.num_stages)]
+        return resnet_stage_channels(self.depth, self.width, range(self.num_stages))
 
     def init_weights(self) -> None:
         cfg = self.init_cfg

@@ -47,7 +47,10 @@ class SlimmableClassifier(ImageClassifier):
         head (dict, optional): E.g. :class:`SwitchableLinearClsHead`; its
             ``widths`` default to the backbone's.
         widths (Sequence[float], optional): Widths trained and evaluated, a subset
-            of the backbone's. Defaults to all of them.
+            of the backbone's. Defaults to all of them, or to the backbone's
+            ``width`` when it was built with one (``--cfg-options
+            model.backbone.width=0.5``: that width alone, with its own probe; the
+            head's ``widths`` follow).
         loss_mode (str): ``'ce'``, ``'inplace_distill'`` or
             ``'inplace_distill_mixed'``. Defaults to ``'ce'``.
         distill_alpha (float): ``alpha`` of ``'inplace_distill_mixed'``.
@@ -76,13 +79,20 @@ class SlimmableClassifier(ImageClassifier):
         if not all_widths:
             raise TypeError(f'{type(self).__name__} needs a slimmable backbone with a '
                             f'`widths` attribute, got {type(backbone).__name__}')
-        if isinstance(head, dict) and 'widths' not in head:
+        selected = getattr(backbone, 'selected_width', None)
+        if selected is not None:  # model.backbone.width: this width alone
+            if widths is not None and sorted(map(float, widths)) != [selected]:
+                raise ValueError(f'model.widths={list(widths)} and model.backbone.width='
+                                 f'{selected} disagree; set only model.backbone.width to '
+                                 'train and test one width')
+            widths = (selected, )
+        if isinstance(head, dict) and ('widths' not in head or selected is not None):
             head_cls = head.get('type')
             if isinstance(head_cls, str):
                 head_cls = MODELS.get(head_cls)
             if inspect.isclass(head_cls) and \
                     'widths' in inspect.signature(head_cls).parameters:
-                head = dict(head, widths=tuple(all_widths))
+                head = dict(head, widths=tuple(all_widths if selected is None else widths))
         super().__init__(backbone=backbone, neck=neck, head=head, **kwargs)
 
         self.widths = tuple(sorted((float(w) for w in widths or all_widths),

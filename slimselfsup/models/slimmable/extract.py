@@ -11,7 +11,7 @@ one place that computes them; ``tools/model_converters/slimclr_extract.py``, the
 """
 import re
 from collections import OrderedDict
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import torch
 
@@ -136,6 +136,15 @@ def extract_head_width(head: StateDict, width: float,
             out['fc.bias'] = head['fc.bias'].clone()
         return out
     return {}
+
+
+def resnet_stage_channels(depth: int, width: float,
+                          stages: Iterable[int] = range(4)) -> List[int]:
+    """Output channels of the ResNet ``stages`` at ``width``: ``int(64 * width) *
+    2**i * expansion`` (what an FPN reading the narrow ResNet takes as
+    ``in_channels``)."""
+    expansion = 1 if depth in (18, 34) else 4
+    return [slim_channels(64, width) * 2**i * expansion for i in stages]
 
 
 def extract_resnet(state: StateDict, width: float, widths: Sequence[float], arch: dict,
