@@ -5,7 +5,7 @@ import re
 from typing import Dict, List
 
 from .registry import ConversionError, StateDict
-from .torchvision import resnet_layout
+from .resnet_keys import resnet_layout
 from .vit_keys import vit_depth
 
 #: Top-level parts of an algorithm's state dict, described one by one.

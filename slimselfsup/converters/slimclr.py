@@ -18,7 +18,7 @@ from typing import Optional, Sequence
 
 from ..models.slimmable.extract import extract_resnet, infer_widths
 from .registry import ConversionError, StateDict, register_converter, unwrap_state_dict
-from .torchvision import resnet_layout
+from .resnet_keys import resnet_layout
 
 #: blocks per stage of the bottleneck ResNets SlimCLR ships (s_resnet.py)
 STAGES = {16: (3, 4, 6, 3), 33: (3, 4, 23, 3), 50: (3, 8, 36, 3)}

@@ -18,7 +18,7 @@ from typing import Optional
 
 from .prefixes import backbone_state
 from .registry import ConversionError, StateDict, check_keys, register_converter
-from .torchvision import classifier_state
+from .resnet_keys import classifier_state
 
 STEM = {'stem.0.conv.': 'conv1.0.', 'stem.0.bn.': 'conv1.1.',
         'stem.1.conv.': 'conv1.3.', 'stem.1.bn.': 'conv1.4.',

@@ -12,7 +12,7 @@ from typing import Optional, Tuple
 from ..models.slimmable.extract import extract_resnet, infer_widths, is_slimmable
 from .prefixes import backbone_state
 from .registry import ConversionError, StateDict, unwrap_state_dict
-from .torchvision import classifier_state, plain_resnet_arch, resnet_layout
+from .resnet_keys import classifier_state, plain_resnet_arch, resnet_layout
 
 
 def widths_from_meta(meta: dict) -> Optional[Tuple[float, ...]]:

@@ -15,8 +15,9 @@ from mmengine.config import Config
 
 from slimselfsup.converters import ConversionError, convert
 from slimselfsup.converters.detectron2 import detectron2_resnet_cfg
+from slimselfsup.converters.resnet_keys import resnet_layout
 from slimselfsup.converters.timm_resnet import timm_resnet
-from slimselfsup.converters.torchvision import resnet_layout, torchvision_resnet
+from slimselfsup.converters.torchvision import torchvision_resnet
 from slimselfsup.models.slimmable.extract import narrow_module
 from slimselfsup.registry import MODELS
 from .test_detectron2 import documented_r50_shapes

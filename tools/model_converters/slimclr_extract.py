@@ -25,7 +25,7 @@ from typing import Optional, Sequence, Tuple
 
 import torch
 
-from slimselfsup.converters.torchvision import resnet_layout
+from slimselfsup.converters.resnet_keys import resnet_layout
 from slimselfsup.converters.width import widths_from_meta
 from slimselfsup.models.slimmable.extract import extract_resnet, infer_widths, is_slimmable
 

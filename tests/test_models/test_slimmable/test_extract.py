@@ -8,7 +8,7 @@ import pytest
 import torch
 from mmengine.registry import init_default_scope
 
-from slimselfsup.converters.torchvision import resnet_layout
+from slimselfsup.converters.resnet_keys import resnet_layout
 from slimselfsup.models.backbones import SlimmableResNet
 from slimselfsup.models.backbones.det_slimmable_resnet import DetSlimmableResNet, slice_state_dict
 from slimselfsup.models.slimmable.extract import (extract_head_width, extract_resnet, extract_width,
