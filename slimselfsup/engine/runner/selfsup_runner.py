@@ -20,6 +20,7 @@ from .cpu_ddp import init_gloo_process_group, wrap_cpu_ddp
 from .loader_checks import check_queue_batches, empty_loader_problem
 from .lr_scaling import lr_scale_factor, scale_lrs
 from .resume_lr import apply_configured_lrs, configured_lrs
+from .run_names import unique_timestamp
 from .worker_seeding import seed_workers_per_epoch
 
 
@@ -31,6 +32,8 @@ class SelfSupRunner(Runner):
     * **CPU distributed runs** (``setup_env``, ``wrap_model``; :mod:`.cpu_ddp`):
       without CUDA, ``--launcher pytorch`` (``tools/dist_train.sh``) runs on gloo,
       SyncBN falls back to BN and DDP wraps the CPU model.
+    * **One log per run** (``setup_env``; :mod:`.run_names`): a Runner built in the
+      same second as an earlier one of the process gets its own name and log file.
     * **Square-root LR scaling** (``scale_lr``; :mod:`.lr_scaling`):
       ``auto_scale_lr = dict(enable=True, base_batch_size=256, mode='sqrt')``
       scales every learning rate by ``sqrt(world_size * batch_size / 256)``;
@@ -67,6 +70,7 @@ class SelfSupRunner(Runner):
                 and not torch.cuda.is_available()):
             init_gloo_process_group(env_cfg)  # mmengine's would call cuda.set_device
         super().setup_env(env_cfg)
+        self._timestamp = unique_timestamp(self._timestamp)
 
     def wrap_model(self, model_wrapper_cfg: Optional[Dict],
                    model: nn.Module) -> nn.Module:
