@@ -27,6 +27,8 @@ from realdata import DEMO, REPO
 
 from slimselfsup.apis.pipeline import PipelineInputError, run_pipeline
 
+pytestmark = pytest.mark.slow  # whole pipelines in subprocesses
+
 CONFIG = 'configs/demo/slimclr-simclr_slimmable-resnet18_1xb256-coslr-12e_cifar10-mini.py'
 LINEAR = 'configs/demo/benchmarks/slimmable-resnet18_linear-1xb256-coslr-10e_cifar10-mini.py'
 WIDTHS = ('1.0', '0.5', '0.25')

@@ -20,8 +20,9 @@ LITE_ERROR = ("ModuleNotFoundError: mmcv's compiled ops are not installed (this 
               'lite install, mmcv-lite, enough for pretraining and evaluation); detection '
               'models such as Mask R-CNN need them: run `bash tools/install.sh --det`')
 
-pytestmark = pytest.mark.skipif(not WHEELS, reason='no cached mmcv wheel (run '
-                                'bash tools/install.sh --det once)')
+pytestmark = [pytest.mark.skipif(not WHEELS, reason='no cached mmcv wheel (run '
+                                 'bash tools/install.sh --det once)'),
+              pytest.mark.slow]  # pip installs and uninstalls (about a minute)
 
 
 def test_lite_full_lite(tmp_path):

@@ -16,6 +16,7 @@ from slimselfsup.converters import CONVERTERS, convert
 from slimselfsup.registry import MODELS
 
 REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow  # builds and installs the wheel, runs the tools from it
 SOURCES = ('slimselfsup', 'configs', 'tools', 'requirements', 'model-index.yml', 'setup.py',
            'setup.cfg', 'README.md', 'LICENSE')
 

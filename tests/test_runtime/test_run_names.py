@@ -47,7 +47,10 @@ def test_runners_of_one_second_log_into_their_own_work_dirs(tmp_path, monkeypatc
         m.setattr(time, 'time', lambda: now)
         first = RUNNERS.build(_cfg(tmp_path / 'first'))
         second = RUNNERS.build(_cfg(tmp_path / 'second'))
-    assert second.timestamp == first.timestamp + '-1'
+    base = time.strftime('%Y%m%d_%H%M%S', time.localtime(now))
+    # earlier Runners of this process may hold the plain name already
+    assert first.timestamp.startswith(base) and second.timestamp.startswith(base + '-')
+    assert second.timestamp != first.timestamp
     assert second.logger is not first.logger
     for runner in (first, second):
         runner.train()
