@@ -112,6 +112,13 @@ def hide_lite_ops_warning() -> None:
         category=UserWarning)
 
 
+#: The import errors of a lite install, with the fix.
+MISSING_OPS = ("mmcv's compiled ops are not installed (this is the lite install, mmcv-lite, "
+               'enough for pretraining and evaluation); detection models such as Mask R-CNN '
+               f'need them: run `{DET_INSTALL}`')
+MISSING_MMDET = f'mmdet is not installed (the lite install has no detection); run `{DET_INSTALL}`'
+
+
 class _MissingDetectionLoader(importlib.abc.Loader):
     """Fails the import of a module that is not installed with a message that
     names the install command."""
@@ -128,16 +135,16 @@ class _MissingDetectionLoader(importlib.abc.Loader):
 
 class MissingDetectionFinder(importlib.abc.MetaPathFinder):
     """Last entry of ``sys.meta_path``: consulted only when no other finder has
-    ``mmcv._ext`` (mmcv-lite) or ``mmdet`` (not installed), so it never shadows an
-    installed module; the import then fails with the fix in its message."""
+    ``mmdet`` (not installed), so it never shadows an installed module; the import
+    then fails with the fix in its message. Its spec has no origin, so mmengine's
+    ``is_installed('mmdet')`` still answers False.
 
-    MESSAGES = {
-        'mmcv._ext': "mmcv's compiled ops are not installed (this is the lite install, "
-                     'mmcv-lite, enough for pretraining and evaluation); detection '
-                     f'models such as Mask R-CNN need them: run `{DET_INSTALL}`',
-        'mmdet': 'mmdet is not installed (the lite install has no detection); '
-                 f'run `{DET_INSTALL}`',
-    }
+    It does not answer for ``mmcv._ext``: mmengine asks ``pkgutil.find_loader('mmcv._ext')``
+    whether mmcv's ops exist (``mmcv_full_available``, used by every Runner through
+    ``revert_sync_batchnorm``), and a spec there made a lite install look full.
+    """
+
+    MESSAGES = {'mmdet': MISSING_MMDET}
 
     def find_spec(self, fullname, path=None, target=None):
         if fullname not in self.MESSAGES:
@@ -147,9 +154,26 @@ class MissingDetectionFinder(importlib.abc.MetaPathFinder):
 
 
 def explain_missing_detection() -> None:
-    """Append :class:`MissingDetectionFinder` to ``sys.meta_path`` (once)."""
+    """Append :class:`MissingDetectionFinder` to ``sys.meta_path`` (once), and make
+    mmcv's loader of its compiled ops (``mmcv.utils.ext_loader.load_ext``, which every
+    ``mmcv.ops`` module calls) name the fix when they are missing."""
     if not any(isinstance(f, MissingDetectionFinder) for f in sys.meta_path):
         sys.meta_path.append(MissingDetectionFinder())
+    from mmcv.utils import ext_loader
+    original = ext_loader.load_ext
+    if getattr(original, 'slimselfsup', False):
+        return
+
+    def load_ext(name, funcs):
+        try:
+            return original(name, funcs)
+        except ModuleNotFoundError as err:
+            if err.name != f'mmcv.{name}':
+                raise
+            raise ModuleNotFoundError(MISSING_OPS, name=err.name) from None
+
+    load_ext.slimselfsup = True
+    ext_loader.load_ext = load_ext
 
 
 def resolve_slimselfsup_configs() -> None:

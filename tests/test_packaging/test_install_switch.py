@@ -16,6 +16,7 @@ CACHE = os.environ.get('SLIMSELFSUP_CACHE') or os.path.expanduser('~/.cache/slim
 WHEELS = glob.glob(os.path.join(
     CACHE, 'wheels', f"mmcv-2.1.0-torch{torch.__version__.split('+')[0]}-"
     f'cp{sys.version_info[0]}{sys.version_info[1]}', 'mmcv-*.whl'))
+DEMO = 'configs/demo/slimclr-simclr_slimmable-resnet18_1xb256-coslr-12e_cifar10-mini.py'
 LITE_ERROR = ("ModuleNotFoundError: mmcv's compiled ops are not installed (this is the "
               'lite install, mmcv-lite, enough for pretraining and evaluation); detection '
               'models such as Mask R-CNN need them: run `bash tools/install.sh --det`')
@@ -49,6 +50,17 @@ def test_lite_full_lite(tmp_path):
     assert ops_error() == LITE_ERROR
     quiet = python('import slimselfsup, mmpretrain.models')
     assert quiet.returncode == 0 and quiet.stderr == '', quiet.stderr
+    # README command 1 under lite: every Runner asks mmengine whether mmcv's ops exist
+    probe = python('import slimselfsup; from mmengine.utils.dl_utils import mmcv_full_available;'
+                   ' print(mmcv_full_available())')
+    assert probe.returncode == 0 and probe.stdout.split()[-1] == 'False', probe.stderr
+    demo = subprocess.run(
+        [env['PYTHON'], str(REPO / 'tools' / 'train.py'), str(REPO / DEMO),
+         '--work-dir', str(tmp_path / 'demo'), '--cfg-options', 'train_cfg.max_epochs=1'],
+        env=env, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert demo.returncode == 0, demo.stderr[-3000:]
+    assert 'trained vs. random weights' in demo.stdout  # the per-width table
+    assert 'Saving checkpoint at 1 epochs' in demo.stdout
 
     assert '[install] mmcv 2.1.0 with ops: cached wheel' in install('--det')
     assert ops_error() == ''

@@ -66,16 +66,28 @@ def test_missing_detection_ops_name_the_fix():
     """Without compiled ops (mmcv-lite) or mmdet, the import error says what to run;
     the finder never shadows a module that exists."""
     finder = compat.MissingDetectionFinder()
-    for name in ('mmcv._ext', 'mmdet'):
-        spec = finder.find_spec(name)
-        with pytest.raises(ModuleNotFoundError,
-                           match=r'run `bash tools/install\.sh --det`') as err:
-            spec.loader.create_module(spec)
-        assert err.value.name == name
+    spec = finder.find_spec('mmdet')
+    with pytest.raises(ModuleNotFoundError, match=r'run `bash tools/install\.sh --det`') as err:
+        spec.loader.create_module(spec)
+    assert err.value.name == 'mmdet' and spec.origin is None
     assert finder.find_spec('mmdet.models') is None
     kinds = [getattr(f, '__name__', type(f).__name__) for f in sys.meta_path]
     assert kinds.index('MissingDetectionFinder') > kinds.index('PathFinder')
     assert importlib.util.find_spec('mmcv').origin  # real modules come first
+    # mmcv's ops loader: a compiled extension that is not there names the fix
+    from mmcv.utils import ext_loader
+    with pytest.raises(ModuleNotFoundError, match=r"^mmcv's compiled ops are not installed "
+                       r'.*run `bash tools/install\.sh --det`$') as err:
+        ext_loader.load_ext('_no_such_ext', ['nms'])
+    assert err.value.name == 'mmcv._no_such_ext'
+
+
+def test_import_hook_leaves_the_ops_probe_of_mmengine_alone():
+    """mmengine decides whether mmcv's ops exist with ``pkgutil.find_loader('mmcv._ext')``
+    (every Runner, through ``revert_sync_batchnorm``). The import hook must not answer
+    there: it made a lite install look full, and the SlimCLR demo failed under the lite
+    install (the lite run itself is in test_install_switch.py)."""
+    assert compat.MissingDetectionFinder().find_spec('mmcv._ext') is None
 
 
 def test_lite_ops_warning_hidden_and_only_it():
