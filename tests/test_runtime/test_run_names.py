@@ -5,43 +5,26 @@ import glob
 import os.path as osp
 import time
 
-from mmengine.config import Config
-from realdata import DEMO
+from realdata import DEMO, REPO
 
+from slimselfsup.apis import load_config
 from slimselfsup.registry import RUNNERS
-from slimselfsup.utils import register_all_modules
+
+CONFIG = 'configs/demo/slimclr-simclr_slimmable-resnet18_1xb256-coslr-12e_cifar10-mini.py'
 
 
-def _cfg(work_dir) -> Config:
-    return Config(dict(
-        default_scope='slimselfsup',
-        runner_type='SelfSupRunner',  # one log per run, also within one second
-        work_dir=str(work_dir),
-        model=dict(
-            type='SimCLR',
-            data_preprocessor=dict(type='SelfSupDataPreprocessor', mean=[125.3, 123.0, 113.9],
-                                   std=[63.0, 62.1, 66.7], to_rgb=True),
-            backbone=dict(type='ResNet', depth=18, base_channels=8, stem_channels=8),
-            neck=dict(type='NonLinearNeck', in_channels=64, hid_channels=16, out_channels=8,
-                      num_layers=2, with_avg_pool=True),
-            head=dict(type='NCEHead', loss=dict(type='InfoNCELoss', temperature=0.2))),
-        train_dataloader=dict(
-            batch_size=4, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=False),
-            collate_fn=dict(type='default_collate'),
-            dataset=dict(type='ImageFolder', data_root=DEMO, data_prefix='test', indices=8,
-                         pipeline=[dict(type='LoadImageFromFile'),
-                                   dict(type='MultiView', num_views=2, transforms=[[
-                                       dict(type='RandomFlip', prob=0.5)]]),
-                                   dict(type='PackInputs')])),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
-        train_cfg=dict(type='IterBasedTrainLoop', max_iters=2),
-        default_hooks=dict(logger=dict(type='LoggerHook', interval=1),
-                           checkpoint=dict(type='CheckpointHook', interval=100)),
-        log_level='INFO'))
+def _cfg(work_dir):
+    """The SlimCLR demo, one epoch of two batches of four images, no kNN."""
+    cfg = load_config(osp.join(REPO, CONFIG))
+    cfg.work_dir = str(work_dir)
+    cfg.train_dataloader.update(batch_size=4, num_workers=0, persistent_workers=False)
+    cfg.train_dataloader.dataset.update(data_root=DEMO, indices=8)
+    cfg.train_cfg.max_epochs = 1
+    cfg.custom_hooks = []
+    return cfg
 
 
 def test_runners_of_one_second_log_into_their_own_work_dirs(tmp_path, monkeypatch):
-    register_all_modules()
     now = time.time()
     with monkeypatch.context() as m:  # both Runners start in the same second
         m.setattr(time, 'time', lambda: now)
@@ -54,7 +37,7 @@ def test_runners_of_one_second_log_into_their_own_work_dirs(tmp_path, monkeypatc
     assert second.logger is not first.logger
     for runner in (first, second):
         runner.train()
-    for name, runner in (('first', first), ('second', second)):
+    for name in ('first', 'second'):
         logs = glob.glob(osp.join(str(tmp_path / name), '*', '*.log'))
         assert len(logs) == 1, logs
         with open(logs[0]) as f:
