@@ -86,7 +86,6 @@ def _runner(work_dir, hook_cfg, backends=('LocalVisBackend', )):
     register_all_modules()
     cfg = Config(dict(
         default_scope='slimselfsup',
-        runner_type='SelfSupRunner',  # one log per run, also within one second
         work_dir=str(work_dir),
         model=dict(
             type='SimCLR',

@@ -202,7 +202,8 @@ class FrozenTeacher(BaseModule):
                 raise ConversionError(f'{what} does not match: shapes (checkpoint vs '
                                       f'config) differ: {shapes[:5]} ({len(shapes)})')
         except ConversionError as err:
-            from slimselfsup.converters.describe import describe_state, settings_diff  # see above
+            # imported here, as `convert` is (see __init__)
+            from slimselfsup.converters.describe import describe_state, settings_diff
             diff = settings_diff(state, expected)
             fix = f' Fix: set {diff} in `{self.model_given_as}` to build the ' \
                 f'checkpoint\'s network, or point `{self.given_as}` at a checkpoint of ' \
